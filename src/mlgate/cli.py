@@ -1,0 +1,221 @@
+"""``mlgate``: decide on a results bundle, and read or undo decisions in the registry."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, MlgateError
+from .gate import EXIT_CODES, EXIT_INPUT_ERROR
+
+EPILOG = f"""\
+exit codes of `mlgate gate`:
+  {EXIT_CODES['promote']}  promote        every rule passed
+  {EXIT_CODES['reject']}  reject         a rule failed (failed or missing tests, a bound, the champion)
+  {EXIT_CODES['needs-review']}  needs-review   nothing failed, but the evidence is inconclusive
+  {EXIT_INPUT_ERROR}  input error    the policy, bundle, options or registry are unusable
+
+examples:
+  pytest --mlgate-model iris --mlgate-model-version 3      # writes reports/results.json
+  mlgate gate --bundle reports/results.json --policy mlgate.toml
+  mlgate gate --bundle reports/results.json --json --no-publish
+  mlgate history iris
+  mlgate rollback iris
+
+The registry: with $MLFLOW_TRACKING_URI set (or --registry URI), any MLflow server; without it,
+an embedded SQLite registry in .mlgate/ under the project folder (needs mlgate[mlflow]).
+"""
+
+MARK = {"pass": "ok  ", "fail": "FAIL", "review": "??  "}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlgate",
+        description="pytest as the quality gate for ML models: decide promote / reject / "
+        "needs-review from a results bundle and a policy, and publish the decision.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"mlgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gate = sub.add_parser(
+        "gate", help="decide on a results bundle and publish the decision",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Read the bundle pytest wrote and the policy, compare with the champion in "
+        "the registry, decide, write reports/decision.json and publish (registry tags, alias).",
+    )
+    gate.add_argument("--bundle", default="reports/results.json", metavar="PATH",
+                      help="results bundle written by pytest (default: %(default)s)")
+    gate.add_argument("--policy", metavar="PATH",
+                      help="policy TOML: mlgate.toml or a pyproject.toml with [tool.mlgate] "
+                      "(default: the one in the current folder)")
+    gate.add_argument("--json", action="store_true", help="print the decision as JSON")
+    gate.add_argument("--model", help="refuse a bundle that tested another model name")
+    gate.add_argument("--model-version", help="refuse a bundle that tested another version")
+    gate.add_argument("--commit", help="refuse a bundle written at another commit")
+    gate.add_argument("--baseline", metavar="PATH",
+                      help="the champion's bundle from a file, instead of the registry")
+    _registry_args(gate)
+    gate.add_argument("--no-publish", action="store_true",
+                      help="decide and print only: write nothing, touch no registry alias")
+    gate.add_argument("--output-dir", default=None, metavar="DIR",
+                      help="where decision.json goes (default: the bundle's folder)")
+
+    hist = sub.add_parser("history", help="every decision kept for a model, oldest first")
+    hist.add_argument("model")
+    hist.add_argument("--json", action="store_true")
+    _registry_args(hist)
+
+    back = sub.add_parser("rollback", help="move the champion alias back to the previous champion")
+    back.add_argument("model")
+    back.add_argument("--alias", default="champion")
+    back.add_argument("--json", action="store_true")
+    _registry_args(back)
+    return parser
+
+
+def _registry_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--registry", metavar="URI",
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the "
+                        "embedded SQLite registry in .mlgate/)")
+    parser.add_argument("--project-dir", default=".", metavar="DIR",
+                        help="project folder that holds the embedded registry (default: .)")
+
+
+def _context(args, *, alias: str = "champion", output_dir: Path | None = None):
+    from .actor import actor
+    from .hookspecs import GateContext
+
+    return GateContext(
+        project_dir=Path(args.project_dir).resolve(),
+        registry_uri=args.registry or os.environ.get("MLFLOW_TRACKING_URI") or None,
+        alias=alias,
+        actor=actor(),
+        output_dir=output_dir or Path("reports"),
+    )
+
+
+def _registry(pm, context, *, required: bool):
+    from .manager import get_registry
+
+    registry = get_registry(pm, context)
+    if registry is None and required:
+        raise InputError("no registry plugin is installed",
+                         fix="install the MLflow integration: pip install 'mlgate[mlflow]'")
+    return registry
+
+
+def cmd_gate(args) -> int:
+    from .bundle import Bundle, utc_now
+    from .gate import Baseline, Expectation, decide
+    from .manager import plugin_manager, publish_all
+    from .policy import find_policy, load_policy
+
+    policy_path = args.policy or find_policy(".")
+    if policy_path is None:
+        raise InputError("no policy given and none found here",
+                         fix="pass --policy mlgate.toml, or add [tool.mlgate] to pyproject.toml")
+    policy = load_policy(policy_path)
+    bundle = Bundle.read(args.bundle)
+    output_dir = Path(args.output_dir) if args.output_dir else Path(args.bundle).parent
+    context = _context(args, alias=policy.champion_alias, output_dir=output_dir)
+    pm = plugin_manager()
+
+    baseline = None
+    if args.baseline:
+        champ = Bundle.read(args.baseline)
+        baseline = Baseline(model=champ.model, bundle=champ, source=str(args.baseline))
+    else:
+        registry = _registry(pm, context, required=False)
+        name = args.model or policy.model or (bundle.model.name if bundle.model else None)
+        if registry is not None and name:
+            baseline = registry.champion(name, policy.champion_alias)
+    expect = Expectation(model=args.model, version=args.model_version, commit=args.commit)
+    decision = decide(bundle, policy, baseline, now=utc_now(), expect=expect)
+    decision = decision.with_context(actor=context.actor)
+
+    results = [] if args.no_publish else publish_all(pm, decision, bundle, context)
+    if args.json:
+        out = decision.dump()
+        out["published"] = [r.__dict__ for r in results]
+        print(json.dumps(out, indent=2, allow_nan=False))
+    else:
+        print(render_decision(decision, policy_source=policy.source))
+        for r in results:
+            print(f"  published: {r.publisher}: {'ok' if r.ok else 'FAILED'}: {r.message}")
+    return decision.exit_code
+
+
+def render_decision(decision, *, policy_source: str = "") -> str:
+    lines = [f"mlgate: {decision.verdict.upper()}  {decision.model or 'unbound bundle'}"
+             + (f"  (champion: {decision.champion})" if decision.champion else
+                "  (no champion yet)")]
+    for r in decision.reasons:
+        lines.append(f"  {MARK[r.status]} {r.rule}: {r.message}")
+    if policy_source:
+        lines.append(f"  policy: {policy_source}  decision: {decision.id}")
+    return "\n".join(lines)
+
+
+def cmd_history(args) -> int:
+    from .manager import plugin_manager
+
+    registry = _registry(plugin_manager(), _context(args), required=True)
+    decisions = registry.history(args.model)
+    if args.json:
+        print(json.dumps([d.dump() for d in decisions], indent=2, allow_nan=False))
+        return 0
+    if not decisions:
+        print(f"no decisions recorded for {args.model!r} in {registry.describe()}")
+    for d in decisions:
+        who = d.context.get("actor", {}) if isinstance(d.context.get("actor"), dict) else {}
+        move = d.context.get("alias_move")
+        moved = (f"  alias {move.get('alias')}: {move.get('from') or '-'} -> {move.get('to')}"
+                 if isinstance(move, dict) else "")
+        print(f"{d.decided_at}  {d.kind:8} {d.verdict:12} {d.model}  by "
+              f"{who.get('job') or who.get('user') or '?'}{moved}")
+        print(f"    {d.summary(200)}")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from .actor import actor
+    from .manager import plugin_manager
+
+    registry = _registry(plugin_manager(), _context(args, alias=args.alias), required=True)
+    decision = registry.rollback(args.model, args.alias, {"actor": actor()})
+    if args.json:
+        print(json.dumps(decision.dump(), indent=2, allow_nan=False))
+    else:
+        print(render_decision(decision))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands: dict[str, Any] = {"gate": cmd_gate, "history": cmd_history,
+                                "rollback": cmd_rollback}
+    if args.command is None:
+        parser.print_help()
+        return EXIT_INPUT_ERROR
+    try:
+        return commands[args.command](args)
+    except InputError as exc:
+        print(f"mlgate: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except MlgateError as exc:
+        print(f"mlgate: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""The mlgate pytest plugin (entry point ``pytest11: mlgate``; turn it off with ``-p no:mlgate``).
+
+It registers the check-family markers, the ``mlgate`` fixture (the record API), options and ini
+keys, and at the end of the session writes the results bundle (``results.json``) and JUnit XML.
+
+This module is imported by every pytest run, so it imports nothing heavy: no numpy, pandas,
+sklearn, torch, mlflow. Under pytest-xdist, records ride on ``item.user_properties`` (built-in
+types only) to the controller, which alone writes files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .record import FAMILIES, PROPERTY_KEY, Metric, TestRecord, make_metric
+
+MARKERS = {
+    "data": "data checks: schemas, quality, drift of the data a model is trained and served on",
+    "model": "model checks: metrics, comparison with the champion, slices, fairness",
+    "performance": "performance checks: latency, throughput, memory, load tests",
+    "security": "security checks: model-file scanning, robustness, privacy, fuzzing",
+}
+
+# name: (help, environment variable)
+SETTINGS: dict[str, tuple[str, str]] = {
+    "mlgate_dir": ("folder for results.json and junit.xml (default: reports/)", "MLGATE_DIR"),
+    "mlgate_model": ("registered model name the run tests (binds the bundle)", "MLGATE_MODEL"),
+    "mlgate_model_version": ("model version the run tests (binds the bundle)",
+                             "MLGATE_MODEL_VERSION"),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: str | None
+    source: str  # where the value came from: option, environment, ini file, default
+
+
+def setting(config: pytest.Config, name: str) -> Setting:
+    """One configuration value, by precedence: command line > MLGATE_* env > ini > default."""
+    value = config.getoption(name)
+    if value is not None:
+        return Setting(value, f"--{name.replace('_', '-')}")
+    env = SETTINGS[name][1]
+    if os.environ.get(env):
+        return Setting(os.environ[env], f"${env}")
+    ini = config.getini(name)
+    if ini:
+        return Setting(str(ini), f"{config.inipath or 'ini'} [{name}]")
+    return Setting(None, "default")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(
+        "mlgate", "mlgate: record model-quality evidence into a results bundle for `mlgate gate`"
+    )
+    for name, (help_text, env) in SETTINGS.items():
+        flag = "--" + name.replace("_", "-")
+        group.addoption(flag, dest=name, default=None, metavar=name.split("_")[-1].upper(),
+                        help=f"{help_text}; also ${env} or ini `{name}`")
+        parser.addini(name, help=f"mlgate: {help_text}", type="string", default="")
+    group.addoption("--mlgate-no-bundle", action="store_true", default=False,
+                    help="record nothing and write no bundle (the fixture still works)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line(
+            "markers", f"{name}: mlgate check family - {text}. "
+            f"Example: @pytest.mark.{name} on a test that records evidence with the mlgate fixture."
+        )
+    if not hasattr(config, "workerinput") and not config.getoption("mlgate_no_bundle"):
+        collector = Collector(config)
+        config.stash[collector_key] = collector
+        config.pluginmanager.register(collector, "mlgate-collector")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tag every test with its check families (runs where tests are collected: on xdist
+    workers too, and the tag travels with every report)."""
+    for item in items:
+        families = sorted({m.name for m in item.iter_markers() if m.name in FAMILIES})
+        item.user_properties.append((PROPERTY_KEY, {"kind": "test", "families": families}))
+
+
+# -- the record API ----------------------------------------------------------------------------
+
+
+class Recorder:
+    """The ``mlgate`` fixture: how a test tells the gate what it measured.
+
+    Example::
+
+        @pytest.mark.model
+        def test_accuracy(mlgate, model, X_test, y_test):
+            acc = (model.predict(X_test) == y_test).mean()
+            mlgate.metric("accuracy", acc, threshold=0.9, direction="higher",
+                          interval=(lo, hi))
+    """
+
+    def __init__(self, item: pytest.Item, model: tuple[str | None, str | None]) -> None:
+        self._item = item
+        self.model_name, self.model_version = model
+
+    def metric(
+        self,
+        name: str,
+        value: float,
+        *,
+        threshold: float | None = None,
+        direction: str = "higher",
+        interval: tuple[float, float] | tuple[float, float, float] | None = None,
+        unit: str | None = None,
+        soft: bool = False,
+    ) -> Metric:
+        """Record a metric. With a ``threshold`` the test fails when it is not met (or the
+        value is NaN or infinite) unless ``soft=True``: the record is kept either way.
+
+        ``direction``: ``"higher"`` (bigger is better; the threshold is a minimum) or
+        ``"lower"``. ``interval``: ``(low, high)`` or ``(low, high, level)``; level 0.95 by
+        default."""
+        metric = make_metric(name, value, threshold=threshold, direction=direction,
+                             interval=interval, unit=unit)
+        self._item.user_properties.append((PROPERTY_KEY, {"kind": "metric", **metric.to_json()}))
+        if metric.passed is False and not soft:
+            if not metric.finite:
+                pytest.fail(f"mlgate: metric {metric.name!r} is {metric.value}", pytrace=False)
+            op = ">=" if metric.direction == "higher" else "<="
+            pytest.fail(f"mlgate: metric {metric.name!r} = {metric.value:.6g}, must be "
+                        f"{op} {metric.threshold:.6g}", pytrace=False)
+        return metric
+
+    def fingerprint(self, name: str, data: Any) -> str:
+        """Record the content digest of a data set (file path, bytes, array or DataFrame);
+        the bundle keeps it under ``data[name]``."""
+        from .record import fingerprint
+
+        digest = fingerprint(data)
+        self._item.user_properties.append(
+            (PROPERTY_KEY, {"kind": "data", "name": name, "digest": digest})
+        )
+        return digest
+
+
+@pytest.fixture
+def mlgate(request: pytest.FixtureRequest) -> Recorder:
+    """Record metrics and data fingerprints for the mlgate results bundle (see ``Recorder``)."""
+    config = request.config
+    model = (setting(config, "mlgate_model").value, setting(config, "mlgate_model_version").value)
+    return Recorder(request.node, model)
+
+
+# -- collecting reports (controller only) ---------------------------------------------------------
+
+
+@dataclass
+class _Acc:
+    outcome: str = "passed"
+    duration: float = 0.0
+    message: str | None = None
+    properties: list[Any] = field(default_factory=list)
+    ran: bool = False
+
+
+def _message(report: pytest.TestReport) -> str | None:
+    if report.passed:
+        return None
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
+        text = str(longrepr[2])
+    else:
+        text = getattr(report, "longreprtext", "") or str(longrepr or "")
+    text = text.strip().splitlines()[-1] if text.strip() else ""
+    return text[:500] or None
+
+
+class Collector:
+    """Gathers one record per test from the reports (its own or the xdist workers')."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.tests: dict[str, _Acc] = {}
+        self.bundle_path: Path | None = None
+        self.bundle: Any = None
+        self.warnings: list[str] = []
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        acc = self.tests.setdefault(report.nodeid, _Acc())
+        acc.duration += report.duration
+        acc.properties = [v for k, v in report.user_properties if k == PROPERTY_KEY]
+        xfail = hasattr(report, "wasxfail")
+        if report.when == "call":
+            acc.ran = True
+            if report.passed:
+                acc.outcome = "xpassed" if xfail else "passed"
+            elif report.failed:
+                acc.outcome = "failed"
+            else:
+                acc.outcome = "xfailed" if xfail else "skipped"
+            acc.message = _message(report) if not report.passed else (
+                str(report.wasxfail) or None if xfail else None)
+        elif report.failed:  # setup or teardown error
+            acc.outcome, acc.message = "error", f"error in {report.when}: {_message(report)}"
+        elif report.when == "setup" and report.skipped:
+            acc.outcome = "xfailed" if xfail else "skipped"
+            acc.message = _message(report)
+
+    def records(self) -> tuple[tuple[TestRecord, ...], dict[str, str]]:
+        tests: list[TestRecord] = []
+        data: dict[str, str] = {}
+        for nodeid, acc in sorted(self.tests.items()):
+            families: tuple[str, ...] = ()
+            metrics: list[Metric] = []
+            for prop in acc.properties:
+                kind = prop.get("kind") if isinstance(prop, dict) else None
+                if kind == "test":
+                    families = tuple(prop["families"])
+                elif kind == "metric":
+                    fields = {k: v for k, v in prop.items() if k != "kind"}
+                    metrics.append(Metric.from_json(fields))
+                elif kind == "data":
+                    name, digest = prop["name"], prop["digest"]
+                    if data.get(name, digest) != digest:
+                        self.warnings.append(f"data set {name!r} has two fingerprints "
+                                             f"({data[name]} and {digest}); kept the conflict")
+                        digest = "conflict"
+                    data[name] = digest
+            tests.append(TestRecord(nodeid, acc.outcome, families, tuple(metrics),
+                                    acc.duration, acc.message))
+        return tuple(tests), data
+
+    def output_dir(self) -> Path:
+        opt = self.config.getoption("mlgate_dir")
+        if opt:
+            return Path(opt).resolve()
+        if os.environ.get("MLGATE_DIR"):
+            return Path(os.environ["MLGATE_DIR"]).resolve()
+        ini = self.config.getini("mlgate_dir")
+        return self.config.rootpath / (ini or "reports")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.config.option.collectonly:
+            return
+        from . import __version__
+        from .actor import actor, git_commit
+        from .bundle import Bundle, ModelRef, format_time, utc_now
+
+        name = setting(self.config, "mlgate_model").value
+        version = setting(self.config, "mlgate_model_version").value
+        tests, data = self.records()
+        bundle = Bundle(
+            created_at=format_time(utc_now()),
+            model=None if not name else ModelRef(name, version),
+            commit=git_commit(self.config.rootpath),
+            tests=tests,
+            data=data,
+            environment={
+                "python": sys.version.split()[0],
+                "platform": sys.platform,
+                "pytest": pytest.__version__,
+                "mlgate": __version__,
+            },
+            run=actor(),
+        ).sealed()
+        out = self.output_dir()
+        self.bundle_path = bundle.write(out / "results.json")
+        from .report.junit import write_junit
+
+        write_junit(bundle, out / "junit.xml")
+        self.bundle = bundle
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        bundle = self.bundle
+        if bundle is None:
+            return
+        tr = terminalreporter
+        tr.write_sep("-", "mlgate")
+        n_metrics = sum(len(t.metrics) for t in bundle.tests)
+        model = bundle.model or "no model"
+        tr.write_line(f"bundle: {self.bundle_path} ({len(bundle.tests)} tests, {n_metrics} "
+                      f"metrics; {model}; {bundle.digest[:19]}…)")
+        if bundle.model is None or bundle.model.version is None:
+            tr.write_line("note: the bundle is not bound to a model version, so `mlgate gate` "
+                          "will reject it; pass --mlgate-model NAME --mlgate-model-version VERSION")
+        for text in self.warnings:
+            tr.write_line(f"warning: {text}")
+
+
+collector_key = pytest.StashKey[Collector]()
+

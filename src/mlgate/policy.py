@@ -1,0 +1,281 @@
+"""The policy: what a model version must show before it is promoted.
+
+Read from ``mlgate.toml`` (top level) or ``pyproject.toml`` (``[tool.mlgate]``)::
+
+    model = "iris-classifier"     # optional: the registered model this policy gates
+    max_age = "24h"               # refuse bundles older than this ("unlimited" to turn off)
+    champion_alias = "champion"   # the registry alias that names the current champion
+    allow_failures = false        # any failed or errored test rejects (the default)
+
+    [require]
+    families = ["data", "model"]  # each needs >= 1 test, and all its tests passed
+    tests = ["tests/test_model.py::test_accuracy"]   # each must exist and have passed
+
+    [[rule]]                      # an absolute bound on a recorded metric
+    kind = "bound"
+    metric = "accuracy"
+    min = 0.90                    # and/or max = …
+    on = "lower"                  # "value" (default), or the interval's "lower"/"upper" bound
+
+    [[rule]]                      # not worse than the champion by more than a margin
+    kind = "champion"
+    metric = "accuracy"
+    margin = 0.01
+
+Every error names the file, the key and the fix. Parsing is strict: an unknown key is an error,
+because a typo in a policy would otherwise silently switch a check off.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .bundle import sha256_digest
+from .errors import PolicyError
+from .record import DIRECTIONS, FAMILIES
+
+DEFAULT_MAX_AGE = 24 * 3600.0
+BOUND_ON = ("value", "lower", "upper")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class BoundRule:
+    """``metric`` (its value, or an end of its interval) must lie within [min, max]."""
+
+    id: str
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    on: str = "value"
+    kind: str = "bound"
+
+
+@dataclass(frozen=True)
+class ChampionRule:
+    """``metric`` must not be worse than the champion's by more than ``margin``."""
+
+    id: str
+    metric: str
+    margin: float = 0.0
+    direction: str | None = None  # None: the direction the metric was recorded with
+    kind: str = "champion"
+
+
+Rule = BoundRule | ChampionRule
+RULE_KINDS: dict[str, type] = {"bound": BoundRule, "champion": ChampionRule}
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str = "<defaults>"
+    model: str | None = None
+    max_age: float | None = DEFAULT_MAX_AGE
+    champion_alias: str = "champion"
+    allow_failures: bool = False
+    require_families: tuple[str, ...] = ()
+    require_tests: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "max_age": self.max_age,
+            "champion_alias": self.champion_alias,
+            "allow_failures": self.allow_failures,
+            "require": {"families": list(self.require_families), "tests": list(self.require_tests)},
+            "rules": [_rule_json(r) for r in self.rules],
+        }
+
+    @property
+    def digest(self) -> str:
+        """Digest of the policy's meaning (not its formatting or comments)."""
+        return sha256_digest(self.to_json())
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
+    return {k: v for k, v in rule.__dict__.items() if v is not None}
+
+
+def parse_duration(text: Any, *, file: str, key: str) -> float | None:
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        seconds = float(text)
+    elif isinstance(text, str) and text.strip().lower() in ("unlimited", "none", "off"):
+        return None
+    elif isinstance(text, str) and (m := _DURATION.match(text)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise PolicyError(
+            f"cannot read the duration {text!r}", file=file, key=key,
+            fix='write a number of seconds or a string like "90m", "24h", "7d" (or "unlimited")',
+        )
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise PolicyError(f"duration must be positive, got {text!r}", file=file, key=key,
+                          fix='e.g. max_age = "24h"')
+    return seconds
+
+
+def find_policy(start: str | Path = ".") -> Path | None:
+    """``mlgate.toml``, else a ``pyproject.toml`` with ``[tool.mlgate]``, in ``start``."""
+    start = Path(start)
+    candidate = start / "mlgate.toml"
+    if candidate.is_file():
+        return candidate
+    pyproject = start / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            if "mlgate" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}):
+                return pyproject
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return pyproject  # let load_policy report the parse error with its position
+    return None
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError("no such file", file=source,
+                          fix="pass --policy with the path of your mlgate.toml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read: {exc}", file=source) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"not valid TOML: {exc}", file=source,
+                          fix="correct the syntax at the position shown") from None
+    prefix = ""
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("mlgate")
+        if table is None:
+            raise PolicyError("has no [tool.mlgate] table", file=source, key="tool.mlgate",
+                              fix="add a [tool.mlgate] table, or point --policy at mlgate.toml")
+        data, prefix = table, "tool.mlgate."
+    return parse_policy(data, source=source, prefix=prefix)
+
+
+_TOP_KEYS = {"model", "max_age", "champion_alias", "allow_failures", "require", "rule", "rules"}
+
+
+def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str = "") -> Policy:
+    def err(key: str, message: str, fix: str | None = None) -> PolicyError:
+        return PolicyError(message, file=source, key=prefix + key, fix=fix)
+
+    if not isinstance(data, dict):
+        raise err("", "the policy must be a table")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise err(key, "unknown key", f"use one of: {', '.join(sorted(_TOP_KEYS - {'rules'}))}")
+
+    model = data.get("model")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise err("model", f"must be a model name (a string), got {model!r}")
+    max_age = (
+        parse_duration(data["max_age"], file=source, key=prefix + "max_age")
+        if "max_age" in data else DEFAULT_MAX_AGE
+    )
+    alias = data.get("champion_alias", "champion")
+    if not isinstance(alias, str) or not alias:
+        raise err("champion_alias", f"must be a non-empty string, got {alias!r}")
+    allow_failures = data.get("allow_failures", False)
+    if not isinstance(allow_failures, bool):
+        raise err("allow_failures", f"must be true or false, got {allow_failures!r}")
+
+    require = data.get("require", {})
+    if not isinstance(require, dict):
+        raise err("require", "must be a table: [require]")
+    for key in require:
+        if key not in ("families", "tests"):
+            raise err(f"require.{key}", "unknown key", "use require.families or require.tests")
+    families = _str_list(require.get("families", []), err, "require.families")
+    for fam in families:
+        if fam not in FAMILIES:
+            raise err("require.families", f"unknown family {fam!r}",
+                      f"use some of: {', '.join(FAMILIES)}")
+    tests = _str_list(require.get("tests", []), err, "require.tests")
+
+    if "rule" in data and "rules" in data:
+        raise err("rules", "both [[rule]] and [[rules]] are given", "keep one of them")
+    rules_key = "rules" if "rules" in data else "rule"
+    raw_rules = data.get(rules_key, [])
+    if not isinstance(raw_rules, list):
+        raise err(rules_key, "must be an array of tables: [[rule]]")
+    rules: list[Rule] = []
+    for i, raw in enumerate(raw_rules):
+        rules.append(_parse_rule(raw, f"{rules_key}[{i}]", err))
+    ids = [r.id for r in rules]
+    for rid in ids:
+        if ids.count(rid) > 1:
+            raise err(rules_key, f"two rules have the id {rid!r}",
+                      "give each rule a distinct `id`")
+    return Policy(
+        source=source, model=model, max_age=max_age, champion_alias=alias,
+        allow_failures=allow_failures, require_families=tuple(families),
+        require_tests=tuple(tests), rules=tuple(rules),
+    )
+
+
+def _str_list(value: Any, err, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise err(key, f"must be a list of strings, got {value!r}")
+    return list(value)
+
+
+def _number(raw: dict, name: str, err, key: str) -> float | None:
+    if name not in raw:
+        return None
+    value = raw[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise err(f"{key}.{name}", f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _parse_rule(raw: Any, key: str, err) -> Rule:
+    if not isinstance(raw, dict):
+        raise err(key, "each rule must be a table")
+    kind = raw.get("kind")
+    if kind not in RULE_KINDS:
+        raise err(f"{key}.kind", f"unknown rule kind {kind!r}",
+                  f"use one of: {', '.join(sorted(RULE_KINDS))}")
+    metric = raw.get("metric")
+    if not isinstance(metric, str) or not metric:
+        raise err(f"{key}.metric", "every rule names the metric it checks: metric = \"accuracy\"")
+    rid = raw.get("id", f"{kind}:{metric}")
+    if not isinstance(rid, str) or not rid:
+        raise err(f"{key}.id", f"must be a non-empty string, got {rid!r}")
+    if kind == "bound":
+        allowed = {"kind", "id", "metric", "min", "max", "on"}
+        _no_unknown(raw, allowed, key, err)
+        lo, hi = _number(raw, "min", err, key), _number(raw, "max", err, key)
+        if lo is None and hi is None:
+            raise err(key, "a bound rule needs min, max or both", "e.g. min = 0.9")
+        if lo is not None and hi is not None and lo > hi:
+            raise err(key, f"min {lo} is above max {hi}")
+        on = raw.get("on", "value")
+        if on not in BOUND_ON:
+            raise err(f"{key}.on", f"must be one of {BOUND_ON}, got {on!r}")
+        return BoundRule(id=rid, metric=metric, min=lo, max=hi, on=on)
+    allowed = {"kind", "id", "metric", "margin", "direction"}
+    _no_unknown(raw, allowed, key, err)
+    margin = _number(raw, "margin", err, key)
+    margin = 0.0 if margin is None else margin
+    if margin < 0:
+        raise err(f"{key}.margin", f"must be >= 0, got {margin}")
+    direction = raw.get("direction")
+    if direction is not None and direction not in DIRECTIONS:
+        raise err(f"{key}.direction", f"must be one of {DIRECTIONS}, got {direction!r}")
+    return ChampionRule(id=rid, metric=metric, margin=margin, direction=direction)
+
+
+def _no_unknown(raw: dict, allowed: set[str], key: str, err) -> None:
+    for name in raw:
+        if name not in allowed:
+            raise err(f"{key}.{name}", "unknown key", f"use one of: {', '.join(sorted(allowed))}")

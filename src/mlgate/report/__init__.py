@@ -1,0 +1,1 @@
+"""Reports written from a bundle: JUnit XML (the HTML report lands here too)."""
