@@ -416,6 +416,9 @@ def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None) -> R
                       **common)
     if cand.interval is not None:
         pessimistic = cand.interval.low if direction == "higher" else cand.interval.high
+        if not math.isfinite(pessimistic):  # NaN compares False: it would pass unseen
+            return Reason(rule.id, "fail", f"the {cand.interval.level:.0%} interval of "
+                          f"{rule.metric} has the bound {pessimistic}: {detail}", **common)
         if sign * (champ.value - pessimistic) > rule.margin:
             return Reason(rule.id, "review", f"the {cand.interval.level:.0%} interval "
                           f"[{_fmt(cand.interval.low)}, {_fmt(cand.interval.high)}] straddles the "

@@ -148,6 +148,20 @@ class Recorder:
         return digest
 
 
+@pytest.fixture(scope="session")
+def mlgate_model(pytestconfig: pytest.Config):
+    """The model version under test (``ModelRef``), from ``--mlgate-model`` and
+    ``--mlgate-model-version`` (or ``$MLGATE_MODEL``/``$MLGATE_MODEL_VERSION``, or the ini keys).
+    Skips the test when no model name is configured."""
+    from .bundle import ModelRef
+
+    name = setting(pytestconfig, "mlgate_model").value
+    version = setting(pytestconfig, "mlgate_model_version").value
+    if not name:
+        pytest.skip("no model under test: pass --mlgate-model NAME --mlgate-model-version VERSION")
+    return ModelRef(name, version)
+
+
 @pytest.fixture
 def mlgate(request: pytest.FixtureRequest) -> Recorder:
     """Record metrics and data fingerprints for the mlgate results bundle (see ``Recorder``)."""
@@ -172,11 +186,14 @@ def _message(report: pytest.TestReport) -> str | None:
     if report.passed:
         return None
     longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
         text = str(longrepr[2])
+    elif crash is not None:  # an exception: "RuntimeError: fixture exploded"
+        text = crash.message
     else:
         text = getattr(report, "longreprtext", "") or str(longrepr or "")
-    text = text.strip().splitlines()[-1] if text.strip() else ""
+    text = text.strip().splitlines()[0] if text.strip() else ""
     return text[:500] or None
 
 

@@ -130,7 +130,8 @@ def find_policy(start: str | Path = ".") -> Path | None:
     pyproject = start / "pyproject.toml"
     if pyproject.is_file():
         try:
-            if "mlgate" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}):
+            tool = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {})
+            if isinstance(tool, dict) and "mlgate" in tool:
                 return pyproject
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             return pyproject  # let load_policy report the parse error with its position
@@ -154,7 +155,8 @@ def load_policy(path: str | Path) -> Policy:
                           fix="correct the syntax at the position shown") from None
     prefix = ""
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("mlgate")
+        tool = data.get("tool", {})
+        table = tool.get("mlgate") if isinstance(tool, dict) else None
         if table is None:
             raise PolicyError("has no [tool.mlgate] table", file=source, key="tool.mlgate",
                               fix="add a [tool.mlgate] table, or point --policy at mlgate.toml")
@@ -167,7 +169,7 @@ _TOP_KEYS = {"model", "max_age", "champion_alias", "allow_failures", "require", 
 
 def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str = "") -> Policy:
     def err(key: str, message: str, fix: str | None = None) -> PolicyError:
-        return PolicyError(message, file=source, key=prefix + key, fix=fix)
+        return PolicyError(message, file=source, key=(prefix + key).rstrip(".") or None, fix=fix)
 
     if not isinstance(data, dict):
         raise err("", "the policy must be a table")
@@ -234,7 +236,8 @@ def _number(raw: dict, name: str, err, key: str) -> float | None:
         return None
     value = raw[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise err(f"{key}.{name}", f"must be a finite number, got {value!r}")
+        raise err(f"{key}.{name}", f"must be a finite number, got {value!r}",
+                  f"write a plain number, e.g. {name} = 0.9")
     return float(value)
 
 
@@ -258,7 +261,7 @@ def _parse_rule(raw: Any, key: str, err) -> Rule:
         if lo is None and hi is None:
             raise err(key, "a bound rule needs min, max or both", "e.g. min = 0.9")
         if lo is not None and hi is not None and lo > hi:
-            raise err(key, f"min {lo} is above max {hi}")
+            raise err(key, f"min {lo} is above max {hi}", "swap them, or drop one of them")
         on = raw.get("on", "value")
         if on not in BOUND_ON:
             raise err(f"{key}.on", f"must be one of {BOUND_ON}, got {on!r}")
