@@ -59,7 +59,8 @@ def test_bundle_records_every_outcome_and_metric(pytester: pytest.Pytester) -> N
     pytester.makepyfile(test_sample=SAMPLE)
     result = pytester.runpytest("--strict-markers", *MODEL_ARGS)
     result.assert_outcomes(passed=3, failed=1, skipped=1, xfailed=1, xpassed=1, errors=1)
-    result.stdout.fnmatch_lines(["*- mlgate -*", "bundle: *results.json (8 tests, 4 metrics; iris v3; sha256:*"])
+    result.stdout.fnmatch_lines(
+        ["*- mlgate -*", "bundle: *results.json (8 tests, 4 metrics; iris v3; sha256:*"])
     bundle = read_bundle(pytester)
     assert bundle.digest_ok and bundle.model is not None
     assert (bundle.model.name, bundle.model.version) == ("iris", "3")

@@ -82,7 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _blocked(values: list[str]) -> list[str]:
+    names = []
+    for value in values:
+        if not value.startswith("no:") or len(value) == 3:
+            raise InputError(f"-p {value}: only blocking is supported", key="-p",
+                             fix="write -p no:NAME, e.g. -p no:mlflow")
+        names.append(value[3:])
+    return names
+
+
 def _registry_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-p", dest="plugins", action="append", default=[], metavar="no:NAME",
+                        help="block a plugin by its entry-point name, as pytest does "
+                        "(e.g. -p no:mlflow to decide without the registry)")
     parser.add_argument("--registry", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the "
                         "embedded SQLite registry in .mlgate/)")
@@ -117,7 +130,7 @@ def cmd_gate(args) -> int:
     from .bundle import Bundle, utc_now
     from .gate import Baseline, Expectation, decide
     from .manager import plugin_manager, publish_all
-    from .policy import find_policy, load_policy
+    from .policy import ChampionRule, find_policy, load_policy
 
     policy_path = args.policy or find_policy(".")
     if policy_path is None:
@@ -127,13 +140,13 @@ def cmd_gate(args) -> int:
     bundle = Bundle.read(args.bundle)
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.bundle).parent
     context = _context(args, alias=policy.champion_alias, output_dir=output_dir)
-    pm = plugin_manager()
+    pm = plugin_manager(blocked=_blocked(args.plugins))
 
     baseline = None
     if args.baseline:
         champ = Bundle.read(args.baseline)
         baseline = Baseline(model=champ.model, bundle=champ, source=str(args.baseline))
-    else:
+    elif any(isinstance(rule, ChampionRule) for rule in policy.rules):
         registry = _registry(pm, context, required=False)
         name = args.model or policy.model or (bundle.model.name if bundle.model else None)
         if registry is not None and name:
@@ -168,7 +181,7 @@ def render_decision(decision, *, policy_source: str = "") -> str:
 def cmd_history(args) -> int:
     from .manager import plugin_manager
 
-    registry = _registry(plugin_manager(), _context(args), required=True)
+    registry = _registry(plugin_manager(blocked=_blocked(args.plugins)), _context(args), required=True)
     decisions = registry.history(args.model)
     if args.json:
         print(json.dumps([d.dump() for d in decisions], indent=2, allow_nan=False))
@@ -190,7 +203,8 @@ def cmd_rollback(args) -> int:
     from .actor import actor
     from .manager import plugin_manager
 
-    registry = _registry(plugin_manager(), _context(args, alias=args.alias), required=True)
+    registry = _registry(plugin_manager(blocked=_blocked(args.plugins)),
+                         _context(args, alias=args.alias), required=True)
     decision = registry.rollback(args.model, args.alias, {"actor": actor()})
     if args.json:
         print(json.dumps(decision.dump(), indent=2, allow_nan=False))

@@ -15,9 +15,15 @@ if TYPE_CHECKING:
     from .hookspecs import GateContext, PublishResult, Registry
 
 
-def plugin_manager(*, load_entrypoints: bool = True, plugins=()) -> pluggy.PluginManager:
+def plugin_manager(
+    *, load_entrypoints: bool = True, plugins=(), blocked=()
+) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins, ``plugins``, and the entry-point plugins, less
+    those named in ``blocked`` (entry-point names such as ``mlflow``, or ``mlgate.files``)."""
     pm = pluggy.PluginManager("mlgate")
     pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        pm.set_blocked(name)
     from . import publish_files
 
     pm.register(publish_files, name="mlgate.files")

@@ -1,0 +1,66 @@
+"""Model checks: every number comes with its uncertainty (the test set has 171 rows)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+Z95 = 1.959963984540054
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def bootstrap_auc(y, s, *, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ROC AUC, seeded (resamples with both classes only)."""
+    rng = np.random.default_rng(seed)
+    y, s = np.asarray(y), np.asarray(s)
+    values = []
+    for _ in range(rounds):
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() != y[idx].max():
+            values.append(roc_auc_score(y[idx], s[idx]))
+    return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
+
+
+@pytest.mark.model
+def test_accuracy(mlgate, split, scores):
+    _, _, _, y_test = split
+    correct = int(((scores >= 0.5).astype(int) == y_test.to_numpy()).sum())
+    n = len(y_test)
+    mlgate.metric("accuracy", correct / n, threshold=0.85, interval=wilson(correct, n))
+
+
+@pytest.mark.model
+def test_roc_auc(mlgate, split, scores):
+    _, _, _, y_test = split
+    auc = roc_auc_score(y_test, scores)
+    mlgate.metric("roc_auc", auc, threshold=0.85, interval=bootstrap_auc(y_test, scores))
+
+
+@pytest.mark.model
+def test_outputs_are_probabilities(scores):
+    assert np.isfinite(scores).all() and ((scores >= 0) & (scores <= 1)).all()
+
+
+@pytest.mark.performance
+def test_batch_latency(mlgate, model, split):
+    """p95 latency of one predict call on the whole test set (the policy bounds it)."""
+    import time
+
+    _, X_test, _, _ = split
+    model.predict(X_test)  # warm-up
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        model.predict(X_test)
+        times.append((time.perf_counter() - start) * 1000)
+    mlgate.metric("latency_p95_ms", float(np.percentile(times, 95)), direction="lower", unit="ms")
