@@ -53,7 +53,7 @@ def publish_all(
 
     kwargs = {"decision": decision, "bundle": bundle, "context": context}
     results: list[PublishResult] = []
-    for impl in reversed(pm.hook.mlgate_publish.get_hookimpls()):  # registration order
+    for impl in pm.hook.mlgate_publish.get_hookimpls():  # registration order, built-ins first
         name = impl.plugin_name
         try:
             result = impl.function(**{a: kwargs[a] for a in impl.argnames})
