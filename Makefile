@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml plugins/mlflow/pyproject.toml Makefile
 	touch $@
 
 demo: $(STAMP)
-	cd examples/iris && ../../$(PY) run_demo.py
+	cd examples/quickstart && ../../$(PY) run_demo.py
 
 test: $(STAMP)
 	$(PY) -m ruff check src plugins tests examples
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 clean:
-	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html examples/iris/.mlgate examples/iris/reports
+	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html examples/quickstart/.mlgate examples/quickstart/reports

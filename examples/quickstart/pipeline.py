@@ -1,4 +1,4 @@
-"""The example's model code: data, training, and where the registry lives.
+"""The example's model code: data and training.
 
 A real project has this in its own package; the tests and the demo import it from here.
 Data: scikit-learn's bundled breast-cancer data set (569 rows, 30 numeric features, binary
@@ -7,7 +7,6 @@ target), split once with a fixed seed.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,33 +25,21 @@ def load_split():
 
 
 def train(variant: str = "good"):
-    """``good``: scaled logistic regression. ``worse``: a depth-1 decision tree on two features,
-    deliberately weaker, so the demo can show a rejection with its reasons."""
+    """``good``: scaled logistic regression on all 30 features. ``worse``: the same on one
+    feature only (mean radius): deliberately weaker, though it passes its own tests, so the
+    demo shows the gate rejecting it on the policy's bounds and the champion comparison."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from sklearn.tree import DecisionTreeClassifier
 
     X_train, _, y_train, _ = load_split()
     if variant == "good":
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=SEED))
     elif variant == "worse":
-        model = DecisionTreeClassifier(max_depth=1, random_state=SEED)
+        weak = ColumnTransformer([("one", "passthrough", ["mean radius"])])
+        model = make_pipeline(weak, StandardScaler(), LogisticRegression(random_state=SEED))
     else:
         raise ValueError(f"unknown variant {variant!r}: use 'good' or 'worse'")
     return model.fit(X_train, y_train)
 
-
-def tracking_uri() -> str:
-    """$MLFLOW_TRACKING_URI, else the embedded SQLite registry of this project (.mlgate/)."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{HERE / '.mlgate' / 'mlflow.db'}"
-
-
-def load_model(name: str, version: str):
-    """The registered model version, as the scikit-learn object."""
-    import mlflow.sklearn
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=tracking_uri(), registry_uri=tracking_uri())
-    source = client.get_model_version_download_uri(name, version)
-    return mlflow.sklearn.load_model(source)

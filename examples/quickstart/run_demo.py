@@ -33,8 +33,8 @@ def register(variant: str) -> str:
     model = pipeline.train(variant)
     key = hashlib.sha256(f"{pipeline.MODEL_NAME}:{variant}:{pipeline.SEED}".encode()).hexdigest()[:16]
     X_train = pipeline.load_split()[0]
-    return register_model(model, pipeline.MODEL_NAME, tracking_uri=pipeline.tracking_uri(),
-                          project_dir=pipeline.HERE, key=key, input_example=X_train.head(3))
+    return register_model(model, pipeline.MODEL_NAME, project_dir=pipeline.HERE, key=key,
+                          input_example=X_train.head(3))
 
 
 def run(*args: str) -> int:
@@ -52,8 +52,8 @@ def main() -> int:
               f"({time.perf_counter() - start:.1f} s)")
         out = f"reports/v{version}"
         step(f"test version {version} with pytest + mlgate")
-        run(sys.executable, "-m", "pytest", "-q", "--mlgate-model-version", version,
-            "--mlgate-dir", out)
+        run(sys.executable, "-m", "pytest", "-q", f"--mlgate-model-version={version}",
+            f"--mlgate-dir={out}")
         step(f"gate version {version}")
         code = run(sys.executable, "-m", "mlgate", "gate", "--bundle", f"{out}/results.json",
                    "--policy", "mlgate.toml", "--model-version", version)

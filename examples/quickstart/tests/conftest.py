@@ -16,7 +16,10 @@ def model(mlgate_model):
     """The registered version named by --mlgate-model / --mlgate-model-version."""
     if mlgate_model.version is None:
         pytest.fail("pass --mlgate-model-version: which registered version to test", pytrace=False)
-    return pipeline.load_model(mlgate_model.name, mlgate_model.version)
+    from mlgate_mlflow import load_model
+
+    # the embedded registry in .mlgate/ of this project, or $MLFLOW_TRACKING_URI when set
+    return load_model(mlgate_model.name, mlgate_model.version, project_dir=pipeline.HERE)
 
 
 @pytest.fixture(scope="session")
