@@ -159,3 +159,15 @@ def test_help_teaches_exit_codes() -> None:
                          capture_output=True, text=True, check=True).stdout
     for line in ("  0  promote", "  1  reject", "  3  needs-review", "  2  input error"):
         assert line in out
+
+
+def test_regating_the_champion_does_not_compare_it_with_itself(project, capsys) -> None:
+    (project / "mlgate.toml").write_text(
+        POLICY + '[[rule]]\nkind = "champion"\nmetric = "accuracy"\nmargin = 0.01\n')
+    make_bundle(project / "champion.json", accuracy=0.95, version="2",
+                interval=Interval(0.90, 0.98))
+    make_bundle(project / "reports" / "results.json", accuracy=0.95, version="2",
+                interval=Interval(0.90, 0.98))
+    assert main(["gate", "-p", "no:mlflow", "--baseline", "champion.json"]) == 0
+    assert ("  ok   champion:accuracy: iris v2 is the champion itself: accuracy = 0.95 is not "
+            "compared with itself") in capsys.readouterr().out.splitlines()

@@ -30,9 +30,9 @@ def registry_state(folder: Path) -> dict:
                       key=lambda v: int(v.version))
     model = client.get_registered_model("breast-cancer")
     return {
-        "versions": [v.version for v in versions],
-        "verdicts": {v.version: v.tags.get("mlgate.verdict") for v in versions},
-        "reasons": {v.version: v.tags.get("mlgate.reasons", "") for v in versions},
+        "versions": [str(v.version) for v in versions],
+        "verdicts": {str(v.version): v.tags.get("mlgate.verdict") for v in versions},
+        "reasons": {str(v.version): v.tags.get("mlgate.reasons", "") for v in versions},
         "aliases": {k: str(v) for k, v in model.aliases.items()},
     }
 

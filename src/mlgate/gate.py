@@ -198,7 +198,7 @@ def decide(
         if isinstance(rule, BoundRule):
             reasons.append(_bound(rule, metrics))
         elif isinstance(rule, ChampionRule):
-            reasons.append(_champion(rule, metrics, baseline))
+            reasons.append(_champion(rule, metrics, baseline, bundle.model))
         else:  # pragma: no cover - parse_policy only builds known kinds
             reasons.append(Reason(rule.id, "fail", f"unknown rule kind {rule.kind!r}"))
     champion = baseline.model if baseline else None
@@ -381,7 +381,8 @@ def _bound(rule: BoundRule, metrics: dict) -> Reason:
                   threshold=rule.min if rule.min is not None else rule.max)
 
 
-def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None) -> Reason:
+def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None,
+              candidate: ModelRef | None) -> Reason:
     found = _one_metric(rule.metric, metrics, rule.id)
     if isinstance(found, Reason):
         return found
@@ -393,6 +394,9 @@ def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None) -> R
     if baseline.model is None:
         return Reason(rule.id, "pass", f"no champion yet: {rule.metric} = {_fmt(cand.value)} "
                       "is not compared", observed=cand.value)
+    if candidate == baseline.model:
+        return Reason(rule.id, "pass", f"{candidate} is the champion itself: {rule.metric} = "
+                      f"{_fmt(cand.value)} is not compared with itself", observed=cand.value)
     champ_bundle = baseline.bundle
     if champ_bundle is None or not champ_bundle.digest_ok:
         why = baseline.note or ("its evidence was not found" if champ_bundle is None
