@@ -326,12 +326,17 @@ def _required_test(bundle: Bundle, pattern: str) -> Reason:
     return Reason(rule, "pass", "passed" if len(tests) == 1 else f"all {len(tests)} cases passed")
 
 
-def _metrics_by_name(tests: Iterable[TestRecord]) -> dict[str, list[tuple[str, Metric]]]:
-    found: dict[str, list[tuple[str, Metric]]] = {}
+def _metrics_by_name(tests: Iterable[TestRecord]) -> dict[str, list[tuple[TestRecord, Metric]]]:
+    found: dict[str, list[tuple[TestRecord, Metric]]] = {}
     for t in tests:
         for m in t.metrics:
-            found.setdefault(m.name, []).append((t.nodeid, m))
+            found.setdefault(m.name, []).append((t, m))
     return found
+
+
+#: outcomes whose metrics are evidence: a failed test's numbers say why it failed (and the
+#: ``tests`` rule rejects it anyway); a skipped, xfailed or errored test did not finish.
+USABLE_OUTCOMES = ("passed", "xpassed", "failed")
 
 
 def _one_metric(name: str, metrics: dict, rule: str) -> Metric | Reason:
@@ -339,9 +344,13 @@ def _one_metric(name: str, metrics: dict, rule: str) -> Metric | Reason:
     if not entries:
         return Reason(rule, "fail", f"metric {name!r} was not recorded by any test")
     if len(entries) > 1:
-        where = ", ".join(n for n, _ in entries[:3])
+        where = ", ".join(t.nodeid for t, _ in entries[:3])
         return Reason(rule, "fail", f"metric {name!r} was recorded {len(entries)} times ({where}); "
                       "record each gated metric once, or give the records distinct names")
+    test = entries[0][0]
+    if test.outcome not in USABLE_OUTCOMES:
+        return Reason(rule, "fail", f"metric {name!r} comes from {test.nodeid}, which was "
+                      f"{test.outcome}: evidence from an unfinished test is not used")
     metric = entries[0][1]
     if not metric.finite:
         return Reason(rule, "fail", f"metric {name!r} is {metric.value} (not a finite number)",
