@@ -205,7 +205,7 @@ def cmd_rollback(args) -> int:
 
     registry = _registry(plugin_manager(blocked=_blocked(args.plugins)),
                          _context(args, alias=args.alias), required=True)
-    decision = registry.rollback(args.model, args.alias, {"actor": actor()})
+    decision = registry.rollback(args.model, args.alias, actor())
     if args.json:
         print(json.dumps(decision.dump(), indent=2, allow_nan=False))
     else:

@@ -76,7 +76,8 @@ class Registry(Protocol):
         """Every decision kept for ``model``, oldest first."""
 
     def rollback(self, model: str, alias: str, actor: dict[str, Any]) -> Decision:
-        """Move ``alias`` back to the previous champion; record and return that decision."""
+        """Move ``alias`` back to the previous champion; record and return that decision, with
+        ``actor`` (who asked: ``{"ci", "job", "user"}``) kept as ``context["actor"]``."""
 
 
 @hookspec(firstresult=True)
