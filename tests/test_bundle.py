@@ -101,7 +101,7 @@ def test_digest_is_stable() -> None:
     bundle = Bundle("2026-11-27T10:00:00Z", ModelRef("iris", "3"), None,
                     (TestRecord("t.py::a", "passed"),))
     assert bundle.digest == (
-        "sha256:e26d2a3354d6ba40f3ff1ecbb42df6b9de7a6e861dd9e467e0cf72db4a4b9076")
+        "sha256:8a3cbbcb87d9d67fe35af8ac26e7f2b5d8432749ef6f2a26179151c5481dd165")
     assert Bundle.from_json(bundle.to_json()).digest == bundle.digest
 
 

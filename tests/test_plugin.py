@@ -217,3 +217,40 @@ def test_xdist_bundle_equals_serial_bundle(pytester: pytest.Pytester) -> None:
     assert len(serial.tests) == 28
     assert _content(serial) == _content(parallel)
     assert serial.data == parallel.data and serial.model == parallel.model
+
+
+def test_evidence_and_check_results_reach_the_bundle(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        from mlgate.record import Metric
+
+        class Result:
+            name = "drift"
+            def __init__(self, share):
+                self.share = share
+            def metrics(self):
+                return [Metric("drift_share", self.share, threshold=0.2, direction="lower")]
+            def evidence(self):
+                return {"histograms": {"age": [1, 2, 3]}}
+            def failures(self):
+                return [] if self.share <= 0.2 else [f"{self.share:.0%} of columns drifted"]
+
+        @pytest.mark.data
+        def test_ok(mlgate):
+            mlgate.check(Result(0.1))
+
+        @pytest.mark.data
+        def test_drifted(mlgate):
+            mlgate.check(Result(0.5))
+
+        def test_not_json(mlgate):
+            with pytest.raises(TypeError, match="must be JSON-able"):
+                mlgate.evidence("bad", {"x": object()})
+    """)
+    result = pytester.runpytest(*MODEL_ARGS)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*mlgate drift check failed:", "*50% of columns drifted"])
+    tests = {t.nodeid.split("::")[1]: t for t in read_bundle(pytester).tests}
+    assert tests["test_ok"].evidence == {"drift": {"histograms": {"age": [1, 2, 3]}}}
+    assert [m.value for m in tests["test_drifted"].metrics] == [0.5]
+    assert tests["test_drifted"].outcome == "failed"

@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from .record import FAMILIES, PROPERTY_KEY, Metric, TestRecord, make_metric
+from .record import FAMILIES, PROPERTY_KEY, CheckResult, Metric, TestRecord, make_metric
+
+MAX_EVIDENCE_BYTES = 1_000_000
 
 MARKERS = {
     "data": "data checks: schemas, quality, drift of the data a model is trained and served on",
@@ -136,6 +138,33 @@ class Recorder:
                         f"{op} {metric.threshold:.6g}", pytrace=False)
         return metric
 
+    def evidence(self, name: str, data: Any) -> None:
+        """Keep JSON-able evidence (a histogram, failing examples…) with this test's record, for
+        the report. Keep it small: at most 1 MB per item; aggregate, never raw data sets."""
+        import json
+
+        try:
+            size = len(json.dumps(data, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"evidence {name!r} must be JSON-able without NaN: {exc}") from None
+        if size > MAX_EVIDENCE_BYTES:
+            raise ValueError(f"evidence {name!r} is {size} bytes, the limit is "
+                             f"{MAX_EVIDENCE_BYTES}; aggregate it (e.g. histograms, a few examples)")
+        self._item.user_properties.append(
+            (PROPERTY_KEY, {"kind": "evidence", "name": name, "data": data}))
+
+    def check(self, result: CheckResult) -> CheckResult:
+        """Record a check's metrics and evidence, then fail the test with its failures."""
+        for metric in result.metrics():
+            self._item.user_properties.append(
+                (PROPERTY_KEY, {"kind": "metric", **metric.to_json()}))
+        self.evidence(result.name, result.evidence())
+        failures = result.failures()
+        if failures:
+            pytest.fail(f"mlgate {result.name} check failed:\n  " + "\n  ".join(failures),
+                        pytrace=False)
+        return result
+
     def fingerprint(self, name: str, data: Any) -> str:
         """Record the content digest of a data set (file path, bytes, array or DataFrame);
         the bundle keeps it under ``data[name]``."""
@@ -235,6 +264,7 @@ class Collector:
         for nodeid, acc in sorted(self.tests.items()):
             families: tuple[str, ...] = ()
             metrics: list[Metric] = []
+            evidence: dict[str, Any] = {}
             for prop in acc.properties:
                 kind = prop.get("kind") if isinstance(prop, dict) else None
                 if kind == "test":
@@ -242,6 +272,8 @@ class Collector:
                 elif kind == "metric":
                     fields = {k: v for k, v in prop.items() if k != "kind"}
                     metrics.append(Metric.from_json(fields))
+                elif kind == "evidence":
+                    evidence[prop["name"]] = prop["data"]
                 elif kind == "data":
                     name, digest = prop["name"], prop["digest"]
                     if data.get(name, digest) != digest:
@@ -250,7 +282,7 @@ class Collector:
                         digest = "conflict"
                     data[name] = digest
             tests.append(TestRecord(nodeid, acc.outcome, families, tuple(metrics),
-                                    acc.duration, acc.message))
+                                    acc.duration, acc.message, evidence))
         return tuple(tests), data
 
     def output_dir(self) -> Path:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Direction = Literal["higher", "lower"]
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
@@ -187,6 +187,8 @@ class TestRecord:
     metrics: tuple[Metric, ...] = ()
     duration: float = 0.0
     message: str | None = None
+    #: evidence for the report, by name (JSON-able: histograms, failing examples, …)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,6 +198,7 @@ class TestRecord:
             "metrics": [m.to_json() for m in self.metrics],
             "duration": round(self.duration, 6),
             "message": self.message,
+            "evidence": self.evidence,
         }
 
     @classmethod
@@ -207,6 +210,9 @@ class TestRecord:
         if not isinstance(families, (list, tuple)) or not all(isinstance(f, str) for f in families):
             raise ValueError(f"test {data.get('nodeid')!r}: families must be a list of strings, "
                              f"got {families!r}")
+        evidence = data.get("evidence", {})
+        if not isinstance(evidence, dict):
+            raise ValueError(f"test {data.get('nodeid')!r}: evidence must be an object")
         duration = decode_float(data.get("duration", 0.0), where="duration")
         if not math.isfinite(duration):
             raise ValueError(f"test {data.get('nodeid')!r}: duration is {duration}")
@@ -217,7 +223,27 @@ class TestRecord:
             metrics=tuple(Metric.from_json(m) for m in data.get("metrics", ())),
             duration=duration,
             message=data.get("message"),
+            evidence=dict(evidence),
         )
+
+
+@runtime_checkable
+class CheckResult(Protocol):
+    """What a check engine (schema, quality, drift, a plugin's suite) hands to the record API.
+
+    ``mlgate.check(result)`` records every metric, keeps the evidence under ``name`` and fails
+    the test with the failure messages, if any."""
+
+    name: str
+
+    def metrics(self) -> list[Metric]:
+        """The numbers for the gate, each with its threshold and direction."""
+
+    def evidence(self) -> dict[str, Any]:
+        """JSON-able evidence for the report (kept small: aggregate, never raw rows)."""
+
+    def failures(self) -> list[str]:
+        """Readable failure messages; empty when the check passed."""
 
 
 def fingerprint(data: Any) -> str:
