@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,10 +154,13 @@ def _run_with_model(registry: MlflowRegistry, conn: Connection, sk_model: Any, k
 
     with tempfile.TemporaryDirectory(prefix="mlgate-model-") as tmp:
         path = Path(tmp) / MODEL_PATH
-        mlflow.sklearn.save_model(
-            sk_model, str(path), input_example=input_example,
-            pip_requirements=pip_requirements or default_pip_requirements(),
-            skops_trusted_types=skops_trusted_types)
+        with warnings.catch_warnings():
+            # the signature inferred from integer class labels: a hint, not a problem
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            mlflow.sklearn.save_model(
+                sk_model, str(path), input_example=input_example,
+                pip_requirements=pip_requirements or default_pip_requirements(),
+                skops_trusted_types=skops_trusted_types)
         with registry._errors("log the model"):
             run = client.create_run(experiment, tags={TAG_KEY: key},
                                     run_name=f"mlgate {key[:12]}")
