@@ -171,3 +171,19 @@ def test_regating_the_champion_does_not_compare_it_with_itself(project, capsys) 
     assert main(["gate", "-p", "no:mlflow", "--baseline", "champion.json"]) == 0
     assert ("  ok   champion:accuracy: iris v2 is the champion itself: accuracy = 0.95 is not "
             "compared with itself") in capsys.readouterr().out.splitlines()
+
+
+def test_schema_infer_writes_a_schema_that_validates_its_own_data(tmp_path, capsys) -> None:
+    import pandas as pd
+
+    from mlgate.data.schema import validate
+
+    frame = pd.DataFrame({"age": [20, 35, 61], "city": ["Oslo", "Lima", "Oslo"]})
+    frame.to_parquet(tmp_path / "ref.parquet")
+    assert main(["schema", "infer", str(tmp_path / "ref.parquet"), "-o",
+                 str(tmp_path / "schema.yaml")]) == 0
+    assert "next: review" in capsys.readouterr().err
+    assert validate(frame, tmp_path / "schema.yaml").failures() == []
+    bad = frame.assign(age=[20, 35, 200])
+    assert validate(bad, tmp_path / "schema.yaml").failures() == [
+        "column 'age': check less_than_or_equal_to(61.0) failed on 1 row, e.g. 200"]

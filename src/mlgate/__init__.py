@@ -30,6 +30,8 @@ _LAZY = {
     "Reason": "mlgate.gate",
     "Baseline": "mlgate.gate",
     "Expectation": "mlgate.gate",
+    "validate": "mlgate.data.schema",
+    "quality": "mlgate.data.quality",
     "MlgateError": "mlgate.errors",
     "InputError": "mlgate.errors",
     "PolicyError": "mlgate.errors",

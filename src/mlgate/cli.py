@@ -79,7 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--alias", default="champion")
     back.add_argument("--json", action="store_true")
     _registry_args(back)
+
+    schema = sub.add_parser("schema", help="pandera schemas for the data checks")
+    schema_sub = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND", required=True)
+    infer = schema_sub.add_parser(
+        "infer", help="infer a starting schema from a CSV or Parquet file",
+        description="Write a pandera schema (YAML) inferred from a reference data set, for you "
+        "to edit (tighten the checks) and commit; tests then validate data against it.")
+    infer.add_argument("data", metavar="DATA", help="reference data: .csv, .tsv or .parquet")
+    infer.add_argument("-o", "--output", metavar="PATH", help="YAML to write (default: stdout)")
     return parser
+
+
+def cmd_schema(args) -> int:
+    from .data.schema import infer_command
+
+    return infer_command(args.data, args.output)
 
 
 def _blocked(values: list[str]) -> list[str]:
@@ -217,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     commands: dict[str, Any] = {"gate": cmd_gate, "history": cmd_history,
-                                "rollback": cmd_rollback}
+                                "rollback": cmd_rollback, "schema": cmd_schema}
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT_ERROR
