@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from mlgate.data.quality import quality
+from mlgate.data.schema import validate
 
-@pytest.mark.data
-def test_no_missing_values(mlgate, split):
-    X_train, X_test, _, _ = split
-    ratio = float(max(X_train.isna().mean().max(), X_test.isna().mean().max()))
-    mlgate.metric("missing_ratio", ratio, threshold=0.0, direction="lower")
+SCHEMA = Path(__file__).resolve().parents[1] / "schema.yaml"
 
 
 @pytest.mark.data
-def test_no_train_test_overlap(mlgate, split):
-    """No evaluation row also appears in training (that would inflate every metric)."""
-    X_train, X_test, _, _ = split
-    mlgate.fingerprint("train", X_train)
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_schema(mlgate, split, part):
+    """Both splits meet the data contract in schema.yaml (all failures listed at once)."""
+    X_train, X_test, y_train, y_test = split
+    frame = X_train.assign(target=y_train) if part == "train" else X_test.assign(target=y_test)
+    mlgate.check(validate(frame, SCHEMA, name=f"{part}_schema"))
+
+
+@pytest.mark.data
+def test_quality(mlgate, split):
+    """Nulls, duplicates, constant columns, class balance, train/test overlap, label leakage."""
+    X_train, X_test, y_train, _ = split
+    mlgate.fingerprint("train", X_train)  # binds the bundle to the data it was computed on
     mlgate.fingerprint("test", X_test)
-    overlap = len(X_test.merge(X_train.drop_duplicates(), how="inner"))
-    mlgate.metric("train_test_overlap_rows", overlap, threshold=0, direction="lower")
+    mlgate.check(quality(X_train.assign(target=y_train), target="target", test=X_test,
+                         min_class_share=0.2))
 
-
-@pytest.mark.data
-def test_minority_class_share(mlgate, split):
-    _, _, y_train, _ = split
-    share = float(y_train.value_counts(normalize=True).min())
-    mlgate.metric("minority_class_share", share, threshold=0.2, direction="higher")
