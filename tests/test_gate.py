@@ -9,7 +9,7 @@ import pytest
 
 from mlgate.bundle import Bundle, ModelRef, format_time
 from mlgate.gate import EXIT_CODES, Baseline, Decision, Expectation, Reason, decide
-from mlgate.policy import BoundRule, ChampionRule, Policy
+from mlgate.policy import BoundRule, ChampionRule, NoninferiorityRule, Policy
 from mlgate.record import Interval, Metric, TestRecord
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -420,3 +420,41 @@ def test_champion_evidence_from_an_unfinished_test_needs_review() -> None:
             Baseline(CHAMPION, champ, "registry"))
     assert d.verdict == "needs-review"
     assert "which was skipped" in reason(d, "champion:accuracy").message
+
+
+# -- the paired non-inferiority rule -------------------------------------------------------------
+
+
+def _diff(value: float, low: float, high: float) -> TestRecord:
+    return passed("tests/test_model.py::test_vs_champion",
+                  Metric("accuracy_vs_champion", value, threshold=-0.01,
+                         interval=Interval(low, high, 0.95)))
+
+
+NONINF = Policy(rules=(NoninferiorityRule("noninferiority:accuracy", "accuracy_vs_champion",
+                                          margin=0.01),))
+
+
+@pytest.mark.parametrize(("low", "high", "status", "verdict"), [
+    (-0.005, 0.02, "pass", "promote"),
+    (-0.03, 0.01, "review", "needs-review"),
+    (-0.05, -0.02, "fail", "reject"),
+    (-0.01, 0.0, "pass", "promote"),  # the low end exactly at -margin passes
+])
+def test_noninferiority_three_ways(low, high, status, verdict) -> None:
+    d = run(bundle(_diff((low + high) / 2, low, high)), NONINF, champion_baseline(0.9))
+    assert (reason(d, "noninferiority:accuracy").status, d.verdict) == (status, verdict)
+
+
+def test_noninferiority_messages_and_fail_closed_cases() -> None:
+    d = run(bundle(_diff(-0.01, -0.03, 0.01)), NONINF, champion_baseline(0.9))
+    assert reason(d, "noninferiority:accuracy").message == (
+        "the interval straddles the margin: accuracy_vs_champion = -0.01, 95% interval "
+        "[-0.03, 0.01], margin 0.01")
+    no_interval = passed("t.py::test_vs", Metric("accuracy_vs_champion", 0.02))
+    assert run(bundle(no_interval), NONINF, champion_baseline(0.9)).verdict == "reject"
+    # absent: passes only when the registry says there is no champion yet
+    absent = bundle(passed("t.py::test_other"))
+    assert run(absent, NONINF, Baseline(model=None)).verdict == "promote"
+    assert run(absent, NONINF, champion_baseline(0.9)).verdict == "reject"
+    assert run(absent, NONINF, None).verdict == "reject"

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from .bundle import Bundle, ModelRef, format_time, sha256_digest
-from .policy import BoundRule, ChampionRule, Policy
+from .policy import BoundRule, ChampionRule, NoninferiorityRule, Policy
 from .record import Metric, TestRecord, encode_float
 
 Verdict = Literal["promote", "reject", "needs-review"]
@@ -199,6 +199,8 @@ def decide(
             reasons.append(_bound(rule, metrics))
         elif isinstance(rule, ChampionRule):
             reasons.append(_champion(rule, metrics, baseline, bundle.model))
+        elif isinstance(rule, NoninferiorityRule):
+            reasons.append(_noninferiority(rule, metrics, baseline))
         else:  # pragma: no cover - parse_policy only builds known kinds
             reasons.append(Reason(rule.id, "fail", f"unknown rule kind {rule.kind!r}"))
     champion = baseline.model if baseline else None
@@ -438,3 +440,29 @@ def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None,
                           f"margin: {detail}", **common)
     return Reason(rule.id, "pass", detail, **common)
 
+
+def _noninferiority(rule: NoninferiorityRule, metrics: dict, baseline: Baseline | None) -> Reason:
+    if rule.metric not in metrics and baseline is not None and baseline.model is None:
+        return Reason(rule.id, "pass", f"no champion yet: {rule.metric} is not compared")
+    found = _one_metric(rule.metric, metrics, rule.id)
+    if isinstance(found, Reason):
+        return found
+    iv = found.interval
+    if iv is None:
+        return Reason(rule.id, "fail", f"{rule.metric} was recorded without an interval; a "
+                      "non-inferiority rule needs the paired interval (mlgate.model.compare)",
+                      observed=found.value)
+    if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+        return Reason(rule.id, "fail", f"the interval of {rule.metric} is [{iv.low}, {iv.high}]",
+                      observed=found.value)
+    limit = -rule.margin
+    shown = (f"{rule.metric} = {_fmt(found.value)}, {iv.level:.0%} interval [{_fmt(iv.low)}, "
+             f"{_fmt(iv.high)}], margin {_fmt(rule.margin)}")
+    common = dict(observed=found.value, threshold=limit)
+    if iv.high < limit:
+        return Reason(rule.id, "fail", f"worse than the champion beyond the margin: {shown}",
+                      **common)
+    if iv.low < limit:
+        return Reason(rule.id, "review", f"the interval straddles the margin: {shown}", **common)
+    return Reason(rule.id, "pass", f"not worse than the champion by more than the margin: {shown}",
+                  **common)

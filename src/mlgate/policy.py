@@ -22,6 +22,11 @@ Read from ``mlgate.toml`` (top level) or ``pyproject.toml`` (``[tool.mlgate]``):
     metric = "accuracy"
     margin = 0.01
 
+    [[rule]]                      # paired: the interval of candidate - champion on the same rows
+    kind = "noninferiority"
+    metric = "accuracy_vs_champion"
+    margin = 0.01
+
 Every error names the file, the key and the fix. Parsing is strict: an unknown key is an error,
 because a typo in a policy would otherwise silently switch a check off.
 """
@@ -68,8 +73,22 @@ class ChampionRule:
     kind: str = "champion"
 
 
-Rule = BoundRule | ChampionRule
-RULE_KINDS: dict[str, type] = {"bound": BoundRule, "champion": ChampionRule}
+@dataclass(frozen=True)
+class NoninferiorityRule:
+    """A paired comparison with the champion (``metric`` = candidate − champion, positive when
+    the candidate is better, recorded with its interval, e.g. by ``mlgate.model.compare``):
+    pass when the interval's low end is at least ``-margin``, fail when its high end is below
+    ``-margin``, review when the interval straddles ``-margin``."""
+
+    id: str
+    metric: str
+    margin: float = 0.0
+    kind: str = "noninferiority"
+
+
+Rule = BoundRule | ChampionRule | NoninferiorityRule
+RULE_KINDS: dict[str, type] = {"bound": BoundRule, "champion": ChampionRule,
+                               "noninferiority": NoninferiorityRule}
 
 
 @dataclass(frozen=True)
@@ -266,12 +285,16 @@ def _parse_rule(raw: Any, key: str, err) -> Rule:
         if on not in BOUND_ON:
             raise err(f"{key}.on", f"must be one of {BOUND_ON}, got {on!r}")
         return BoundRule(id=rid, metric=metric, min=lo, max=hi, on=on)
-    allowed = {"kind", "id", "metric", "margin", "direction"}
+    allowed = {"kind", "id", "metric", "margin"}
+    if kind == "champion":
+        allowed.add("direction")
     _no_unknown(raw, allowed, key, err)
     margin = _number(raw, "margin", err, key)
     margin = 0.0 if margin is None else margin
     if margin < 0:
         raise err(f"{key}.margin", f"must be >= 0, got {margin}")
+    if kind == "noninferiority":
+        return NoninferiorityRule(id=rid, metric=metric, margin=margin)
     direction = raw.get("direction")
     if direction is not None and direction not in DIRECTIONS:
         raise err(f"{key}.direction", f"must be one of {DIRECTIONS}, got {direction!r}")
