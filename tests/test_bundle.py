@@ -101,7 +101,7 @@ def test_digest_is_stable() -> None:
     bundle = Bundle("2026-11-27T10:00:00Z", ModelRef("iris", "3"), None,
                     (TestRecord("t.py::a", "passed"),))
     assert bundle.digest == (
-        "sha256:8a3cbbcb87d9d67fe35af8ac26e7f2b5d8432749ef6f2a26179151c5481dd165")
+        "sha256:a9b70bf3bcd0a03602c60a27ce1ed1ebf8aad4483b84e7667304abfb7cb78b07")
     assert Bundle.from_json(bundle.to_json()).digest == bundle.digest
 
 

@@ -104,7 +104,7 @@ def test_pyproject_keys_are_prefixed(tmp_path: Path) -> None:
     ("colour = 'red'\n", "colour", "unknown key",
      "use one of: allow_failures, champion_alias, max_age, model, require, rule"),
     ("[require]\nfamily = ['data']\n", "require.family", "unknown key",
-     "use require.families or require.tests"),
+     "use require.families, require.tests or require.ml_test_score"),
     ("[require]\nfamilies = ['dta']\n", "require.families", "unknown family 'dta'",
      "use some of: data, model, performance, security"),
     ("[[rule]]\nkind = 'better'\nmetric = 'a'\n", "rule[0].kind", "unknown rule kind 'better'",

@@ -193,6 +193,8 @@ def decide(
     ]
     reasons += [_family(bundle, fam) for fam in policy.require_families]
     reasons += [_required_test(bundle, pattern) for pattern in policy.require_tests]
+    if policy.require_ml_test_score is not None:
+        reasons.append(_ml_test_score(bundle, policy.require_ml_test_score))
     metrics = _metrics_by_name(bundle.tests)
     for rule in policy.rules:
         if isinstance(rule, BoundRule):
@@ -326,6 +328,16 @@ def _required_test(bundle: Bundle, pattern: str) -> Reason:
         why = f": {t.message}" if t.message else ""
         return Reason(rule, "fail", f"required test {t.nodeid} was {t.outcome}{why}")
     return Reason(rule, "pass", "passed" if len(tests) == 1 else f"all {len(tests)} cases passed")
+
+
+def _ml_test_score(bundle: Bundle, minimum: float) -> Reason:
+    from .rubric import score
+
+    rubric = score(bundle.tests)
+    parts = ", ".join(f"{k} {v:g}" for k, v in rubric.sections.items())
+    text = f"ML Test Score {rubric.score:g} ({parts}), the policy asks for {minimum:g}"
+    status: Status = "pass" if rubric.score >= minimum else "fail"
+    return Reason("require.ml_test_score", status, text, observed=rubric.score, threshold=minimum)
 
 
 def _metrics_by_name(tests: Iterable[TestRecord]) -> dict[str, list[tuple[TestRecord, Metric]]]:

@@ -77,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "markers", f"{name}: mlgate check family - {text}. "
             f"Example: @pytest.mark.{name} on a test that records evidence with the mlgate fixture."
         )
+    config.addinivalue_line(
+        "markers", "mltest(*items): the ML Test Score items (Breck et al. 2017) this test covers, "
+        "e.g. @pytest.mark.mltest(\"Model 6\", \"Monitor 7\"); the bundle scores the rubric")
     if not hasattr(config, "workerinput") and not config.getoption("mlgate_no_bundle"):
         collector = Collector(config)
         config.stash[collector_key] = collector
@@ -84,11 +87,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tag every test with its check families (runs where tests are collected: on xdist
-    workers too, and the tag travels with every report)."""
+    """Tag every test with its check families and ML Test Score items (runs where tests are
+    collected: on xdist workers too, and the tag travels with every report)."""
+    from .rubric import normalise
+
     for item in items:
         families = sorted({m.name for m in item.iter_markers() if m.name in FAMILIES})
-        item.user_properties.append((PROPERTY_KEY, {"kind": "test", "families": families}))
+        rubric: set[str] = set()
+        for mark in item.iter_markers("mltest"):
+            try:
+                rubric.update(normalise(arg) for arg in mark.args)
+            except ValueError as exc:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.mltest: {exc}") from None
+        item.user_properties.append(
+            (PROPERTY_KEY, {"kind": "test", "families": families, "rubric": sorted(rubric)}))
 
 
 # -- the record API ----------------------------------------------------------------------------
@@ -265,10 +277,12 @@ class Collector:
             families: tuple[str, ...] = ()
             metrics: list[Metric] = []
             evidence: dict[str, Any] = {}
+            rubric: tuple[str, ...] = ()
             for prop in acc.properties:
                 kind = prop.get("kind") if isinstance(prop, dict) else None
                 if kind == "test":
                     families = tuple(prop["families"])
+                    rubric = tuple(prop.get("rubric", ()))
                 elif kind == "metric":
                     fields = {k: v for k, v in prop.items() if k != "kind"}
                     metrics.append(Metric.from_json(fields))
@@ -282,7 +296,7 @@ class Collector:
                         digest = "conflict"
                     data[name] = digest
             tests.append(TestRecord(nodeid, acc.outcome, families, tuple(metrics),
-                                    acc.duration, acc.message, evidence))
+                                    acc.duration, acc.message, evidence, rubric))
         return tuple(tests), data
 
     def output_dir(self) -> Path:
@@ -339,6 +353,13 @@ class Collector:
         if bundle.model is None or bundle.model.version is None:
             tr.write_line("note: the bundle is not bound to a model version, so `mlgate gate` "
                           "will reject it; pass --mlgate-model NAME --mlgate-model-version VERSION")
+        if any(t.rubric for t in bundle.tests):
+            from .rubric import score
+
+            rubric = score(bundle.tests)
+            parts = ", ".join(f"{k} {v:g}" for k, v in rubric.sections.items())
+            tr.write_line(f"ML Test Score: {rubric.score:g} of 7 ({parts}); "
+                          f"{len(rubric.untested)} of 28 items have no test")
         for text in self.warnings:
             tr.write_line(f"warning: {text}")
 

@@ -10,6 +10,7 @@ Read from ``mlgate.toml`` (top level) or ``pyproject.toml`` (``[tool.mlgate]``):
     [require]
     families = ["data", "model"]  # each needs >= 1 test, and all its tests passed
     tests = ["tests/test_model.py::test_accuracy"]   # each must exist and have passed
+    ml_test_score = 2             # the ML Test Score of the run's @pytest.mark.mltest tags
 
     [[rule]]                      # an absolute bound on a recorded metric
     kind = "bound"
@@ -100,6 +101,7 @@ class Policy:
     allow_failures: bool = False
     require_families: tuple[str, ...] = ()
     require_tests: tuple[str, ...] = ()
+    require_ml_test_score: float | None = None
     rules: tuple[Rule, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -108,7 +110,8 @@ class Policy:
             "max_age": self.max_age,
             "champion_alias": self.champion_alias,
             "allow_failures": self.allow_failures,
-            "require": {"families": list(self.require_families), "tests": list(self.require_tests)},
+            "require": {"families": list(self.require_families), "tests": list(self.require_tests),
+                        "ml_test_score": self.require_ml_test_score},
             "rules": [_rule_json(r) for r in self.rules],
         }
 
@@ -214,8 +217,13 @@ def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str 
     if not isinstance(require, dict):
         raise err("require", "must be a table: [require]")
     for key in require:
-        if key not in ("families", "tests"):
-            raise err(f"require.{key}", "unknown key", "use require.families or require.tests")
+        if key not in ("families", "tests", "ml_test_score"):
+            raise err(f"require.{key}", "unknown key",
+                      "use require.families, require.tests or require.ml_test_score")
+    min_score = _number(require, "ml_test_score", err, "require")
+    if min_score is not None and not 0 <= min_score <= 7:
+        raise err("require.ml_test_score", f"must be between 0 and 7, got {min_score:g}",
+                  "the ML Test Score is the minimum over four sections of seven items")
     families = _str_list(require.get("families", []), err, "require.families")
     for fam in families:
         if fam not in FAMILIES:
@@ -240,7 +248,7 @@ def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str 
     return Policy(
         source=source, model=model, max_age=max_age, champion_alias=alias,
         allow_failures=allow_failures, require_families=tuple(families),
-        require_tests=tuple(tests), rules=tuple(rules),
+        require_tests=tuple(tests), require_ml_test_score=min_score, rules=tuple(rules),
     )
 
 

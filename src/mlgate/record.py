@@ -189,6 +189,8 @@ class TestRecord:
     message: str | None = None
     #: evidence for the report, by name (JSON-able: histograms, failing examples, …)
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: ML Test Score items the test covers ("Model 6", …; see mlgate.rubric)
+    rubric: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,10 +201,13 @@ class TestRecord:
             "duration": round(self.duration, 6),
             "message": self.message,
             "evidence": self.evidence,
+            "rubric": list(self.rubric),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TestRecord:
+        from .rubric import normalise
+
         outcome = data["outcome"]
         if outcome not in OUTCOMES:
             raise ValueError(f"test {data.get('nodeid')!r}: unknown outcome {outcome!r}")
@@ -224,6 +229,7 @@ class TestRecord:
             duration=duration,
             message=data.get("message"),
             evidence=dict(evidence),
+            rubric=tuple(normalise(item) for item in data.get("rubric", ())),
         )
 
 
