@@ -13,6 +13,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "schema.yaml"
 
 
 @pytest.mark.data
+@pytest.mark.mltest("Data 1", "Monitor 2")
 @pytest.mark.parametrize("part", ["train", "test"])
 def test_schema(mlgate, split, part):
     """Both splits meet the data contract in schema.yaml (all failures listed at once)."""

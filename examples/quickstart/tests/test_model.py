@@ -43,6 +43,7 @@ def bootstrap_auc(y, s, *, rounds: int = 2000, seed: int = 0) -> tuple[float, fl
 
 
 @pytest.mark.model
+@pytest.mark.mltest("Infra 4")
 def test_accuracy(mlgate, split, scores):
     _, _, _, y_test = split
     correct = int(((scores >= 0.5).astype(int) == y_test.to_numpy()).sum())
@@ -64,6 +65,7 @@ def test_outputs_are_probabilities(scores):
 
 
 @pytest.mark.performance
+@pytest.mark.mltest("Monitor 6")
 def test_batch_latency(mlgate, model, split):
     """p95 latency of one predict call on the whole test set (the policy bounds it)."""
     import time
