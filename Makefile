@@ -4,10 +4,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlgate-installed
+# the older stack the Evidently and Deepchecks plugins support (tests/compat/requirements.txt)
+COMPAT_VENV  ?= .venv-compat
+COMPAT_PY    := $(COMPAT_VENV)/bin/python
+COMPAT_STAMP := $(COMPAT_VENV)/.mlgate-installed
 
-.PHONY: demo test lint clean install
+.PHONY: demo test lint clean install install-compat
 
 install: $(STAMP)
+
+install-compat: $(COMPAT_STAMP)
 
 $(STAMP): pyproject.toml plugins/mlflow/pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,12 +21,24 @@ $(STAMP): pyproject.toml plugins/mlflow/pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e ".[mlflow,dev]" -e plugins/mlflow
 	touch $@
 
+$(COMPAT_STAMP): tests/compat/requirements.txt pyproject.toml plugins/evidently/pyproject.toml \
+		plugins/deepchecks/pyproject.toml Makefile
+	test -x $(COMPAT_PY) || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_PY) -m pip install --quiet --upgrade pip
+	$(COMPAT_PY) -m pip install --quiet -r tests/compat/requirements.txt \
+		-e . -e plugins/evidently -e plugins/deepchecks
+	touch $@
+
 demo: $(STAMP)
 	cd examples/quickstart && ../../$(PY) run_demo.py
 
-test: $(STAMP)
+# ruff; the core and the MLflow plugin on today's stack in .venv (without tests/compat: it needs
+# Evidently and Deepchecks); then on the older stack in .venv-compat the Evidently and Deepchecks
+# plugins (tests/compat) and every core test but MLflow's and the demo's.
+test: $(STAMP) $(COMPAT_STAMP)
 	$(PY) -m ruff check src plugins tests examples
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --ignore=tests/compat
+	$(COMPAT_PY) -m pytest -n 2 --dist loadfile --ignore=tests/mlflow --ignore=tests/test_demo.py
 
 clean:
-	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html examples/quickstart/.mlgate examples/quickstart/reports
+	rm -rf $(VENV) $(COMPAT_VENV) reports/*.json reports/*.xml reports/*.html examples/quickstart/.mlgate examples/quickstart/reports

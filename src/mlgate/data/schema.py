@@ -391,6 +391,18 @@ def _column_of(exc: Any) -> str | None:
 def _records(failure_cases: Any) -> Iterable[dict[str, Any]]:
     if type(failure_cases).__module__.startswith("polars"):
         return failure_cases.to_dicts()
+    if "index" in failure_cases.columns:
+        # the order pandera reports failure cases in differs between pandas versions (seen on
+        # pandas 2.3): examples in row order are the same everywhere, and easier to read
+        # (failed checks keep the order pandera reports them in; rows within a check are sorted)
+        keys = [c for c in ("schema_context", "column", "check") if c in failure_cases.columns]
+        first = failure_cases.groupby(keys, sort=False, dropna=False).ngroup()
+        try:
+            failure_cases = (failure_cases.assign(_group=first)
+                             .sort_values(["_group", "index"], kind="stable", na_position="last")
+                             .drop(columns="_group"))
+        except TypeError:  # row labels of mixed types: keep pandera's order
+            pass
     return failure_cases.to_dict("records")
 
 

@@ -1,0 +1,39 @@
+"""mlgate-evidently: run an Evidently report's tests inside pytest, as gate records.
+
+    from mlgate_evidently import run_evidently
+
+    @pytest.mark.data
+    def test_no_drift(mlgate, reference, current):
+        mlgate.check(run_evidently(reference, current, html="reports/evidently-drift.html"))
+
+The public names load lazily (PEP 562), so importing the package imports no Evidently, pandas or
+numpy; Evidently is imported when :func:`run_evidently` runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "run_evidently": "mlgate_evidently.run",
+    "EvidentlyResult": "mlgate_evidently.run",
+    "EvidentlyTest": "mlgate_evidently.run",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlgate_evidently' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
