@@ -18,6 +18,9 @@ install-compat: $(COMPAT_STAMP)
 $(STAMP): pyproject.toml plugins/mlflow/pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, exactly this version (a CPU build on these machines; any other pulls CUDA):
+	# only the model adapters' tests need it, users get it through the `torch` extra
+	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[mlflow,dev]" -e plugins/mlflow
 	touch $@
 

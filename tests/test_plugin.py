@@ -254,3 +254,23 @@ def test_evidence_and_check_results_reach_the_bundle(pytester: pytest.Pytester) 
     assert tests["test_ok"].evidence == {"drift": {"histograms": {"age": [1, 2, 3]}}}
     assert [m.value for m in tests["test_drifted"].metrics] == [0.5]
     assert tests["test_drifted"].outcome == "failed"
+
+
+def test_predictions_fixture_computes_once_per_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import numpy as np
+        calls = []
+        X = np.arange(12.0).reshape(6, 2) - 5
+
+        def model(rows):
+            calls.append(len(rows))
+            return (np.asarray(rows).sum(axis=1) > 0).astype(int)
+
+        def test_a(mlgate_predictions):
+            assert mlgate_predictions.get(model, X).labels.tolist() == [0, 0, 0, 1, 1, 1]
+
+        def test_b(mlgate_predictions):
+            mlgate_predictions.get(model, X)
+            assert calls == [6]
+    """)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -203,6 +203,17 @@ def mlgate_model(pytestconfig: pytest.Config):
     return ModelRef(name, version)
 
 
+@pytest.fixture(scope="session")
+def mlgate_predictions():
+    """Predictions per (model, evaluation set), computed once per session and shared by every
+    test that asks (one cache per xdist worker): ``mlgate_predictions.get(model, X_test)`` gives
+    ``Predictions`` with ``.labels`` and ``.scores``, for any model ``mlgate.model.adapters.as_model``
+    accepts (scikit-learn, a torch module, an MLflow pyfunc or ``models:/name@alias``, a callable)."""
+    from .model.adapters import PredictionCache
+
+    return PredictionCache()
+
+
 @pytest.fixture
 def mlgate(request: pytest.FixtureRequest) -> Recorder:
     """Record metrics and data fingerprints for the mlgate results bundle (see ``Recorder``)."""
