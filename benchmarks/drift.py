@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--python-compat", default=str(ROOT / ".venv-compat" / "bin" / "python"),
                         help="interpreter with evidently / deepchecks installed")
-    parser.add_argument("--peer", nargs="*", default=list(PEERS), help="peers to time")
+    parser.add_argument("--peer", nargs="*", default=["evidently", "deepchecks"],
+                        choices=["evidently", "deepchecks"], help="peers to time (default: both)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
