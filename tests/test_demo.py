@@ -47,13 +47,13 @@ def test_demo_promotes_the_good_model_and_rejects_the_worse_twice(tmp_path: Path
     assert "mlgate: PROMOTE  breast-cancer v1  (no champion yet)" in out
     assert "mlgate: REJECT  breast-cancer v2  (champion: breast-cancer v1)" in out
     # the reasons name the rules and the numbers
-    assert "FAIL champion:accuracy: worse than the champion by" in out
+    assert "FAIL noninferiority:accuracy_vs_champion: worse than the champion beyond the margin" in out
     assert "FAIL bound:accuracy: lower 95% bound of accuracy = " in out
     state = registry_state(folder)
     assert state["versions"] == ["1", "2"]
     assert state["verdicts"] == {"1": "promote", "2": "reject"}
     assert state["aliases"] == {"champion": "1"}
-    assert "champion:accuracy" in state["reasons"]["2"]
+    assert "test_vs_champion" in state["reasons"]["2"]
     decision = json.loads((folder / "reports" / "v2" / "decision.json").read_text())
     assert decision["verdict"] == "reject"
 

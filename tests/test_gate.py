@@ -458,3 +458,11 @@ def test_noninferiority_messages_and_fail_closed_cases() -> None:
     assert run(absent, NONINF, Baseline(model=None)).verdict == "promote"
     assert run(absent, NONINF, champion_baseline(0.9)).verdict == "reject"
     assert run(absent, NONINF, None).verdict == "reject"
+
+
+def test_noninferiority_passes_when_re_gating_the_champion_itself() -> None:
+    me = bundle(_diff(0.0, -0.03, 0.03))  # its own interval straddles the margin
+    d = run(me, NONINF, Baseline(ModelRef("iris", "3"), me, "registry"))
+    assert reason(d, "noninferiority:accuracy").message == (
+        "iris v3 is the champion itself: accuracy_vs_champion is not a comparison with another model")
+    assert d.verdict == "promote"

@@ -202,7 +202,7 @@ def decide(
         elif isinstance(rule, ChampionRule):
             reasons.append(_champion(rule, metrics, baseline, bundle.model))
         elif isinstance(rule, NoninferiorityRule):
-            reasons.append(_noninferiority(rule, metrics, baseline))
+            reasons.append(_noninferiority(rule, metrics, baseline, bundle.model))
         else:  # pragma: no cover - parse_policy only builds known kinds
             reasons.append(Reason(rule.id, "fail", f"unknown rule kind {rule.kind!r}"))
     champion = baseline.model if baseline else None
@@ -453,9 +453,13 @@ def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None,
     return Reason(rule.id, "pass", detail, **common)
 
 
-def _noninferiority(rule: NoninferiorityRule, metrics: dict, baseline: Baseline | None) -> Reason:
+def _noninferiority(rule: NoninferiorityRule, metrics: dict, baseline: Baseline | None,
+                    candidate: ModelRef | None) -> Reason:
     if rule.metric not in metrics and baseline is not None and baseline.model is None:
         return Reason(rule.id, "pass", f"no champion yet: {rule.metric} is not compared")
+    if baseline is not None and candidate is not None and candidate == baseline.model:
+        return Reason(rule.id, "pass", f"{candidate} is the champion itself: {rule.metric} is "
+                      "not a comparison with another model")
     found = _one_metric(rule.metric, metrics, rule.id)
     if isinstance(found, Reason):
         return found

@@ -1,4 +1,4 @@
-"""Fixtures of the example: the model version under test and the evaluation data."""
+"""Fixtures of the example: the model version under test, the champion, the evaluation data."""
 
 from __future__ import annotations
 
@@ -23,7 +23,25 @@ def model(mlgate_model):
 
 
 @pytest.fixture(scope="session")
-def scores(model, split):
+def champion(mlgate_model):
+    """The current champion (the registry's ``champion`` alias) as a model, or None when there
+    is none yet (the first promotion)."""
+    from mlgate_mlflow import MlflowRegistry, load_model
+
+    found = MlflowRegistry.open(pipeline.HERE).champion(mlgate_model.name, "champion").model
+    if found is None:
+        return None
+    return load_model(found.name, found.version, project_dir=pipeline.HERE)
+
+
+@pytest.fixture(scope="session")
+def scores(model, split, mlgate_predictions):
     """Predicted probabilities of the positive class on the test rows, computed once."""
     _, X_test, _, _ = split
-    return model.predict_proba(X_test)[:, 1]
+    return mlgate_predictions.get(model, X_test).scores
+
+
+@pytest.fixture(scope="session")
+def champion_scores(champion, split, mlgate_predictions):
+    _, X_test, _, _ = split
+    return None if champion is None else mlgate_predictions.get(champion, X_test).scores

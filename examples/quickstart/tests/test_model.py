@@ -2,61 +2,40 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
-Z95 = 1.959963984540054
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion."""
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
-def auc_by_ranks(y, s):
-    """ROC AUC as the Mann-Whitney statistic, row-wise over 2-d arrays (ties: mid-ranks)."""
-    from scipy.stats import rankdata
-
-    y, s = np.atleast_2d(y), np.atleast_2d(s)
-    ranks = rankdata(s, axis=1)
-    n_pos = y.sum(axis=1)
-    n_neg = y.shape[1] - n_pos
-    return ((ranks * y).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def bootstrap_auc(y, s, *, rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ROC AUC, seeded, all resamples at once; resamples
-    that hold only one class are dropped."""
-    rng = np.random.default_rng(seed)
-    y, s = np.asarray(y), np.asarray(s)
-    idx = rng.integers(0, len(y), (rounds, len(y)))
-    yy = y[idx]
-    both = (yy.min(axis=1) != yy.max(axis=1))
-    values = auc_by_ranks(yy[both], s[idx][both])
-    return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
+from mlgate.model.calibration import calibration
+from mlgate.model.compare import compare
+from mlgate.model.metrics import classification_metrics
 
 
 @pytest.mark.model
 @pytest.mark.mltest("Infra 4")
-def test_accuracy(mlgate, split, scores):
+def test_metrics(mlgate, split, scores):
+    """Accuracy (Wilson interval), ROC AUC (DeLong), log loss and Brier (seeded bootstrap)."""
     _, _, _, y_test = split
-    correct = int(((scores >= 0.5).astype(int) == y_test.to_numpy()).sum())
-    n = len(y_test)
-    mlgate.metric("accuracy", correct / n, threshold=0.85, interval=wilson(correct, n))
+    mlgate.check(classification_metrics(
+        y_test.to_numpy(), scores, metrics=("accuracy", "roc_auc", "log_loss", "brier"),
+        thresholds={"accuracy": 0.85, "roc_auc": 0.85}))
 
 
 @pytest.mark.model
-def test_roc_auc(mlgate, split, scores):
+@pytest.mark.mltest("Monitor 7")
+def test_vs_champion(mlgate, split, scores, champion_scores):
+    """Paired, on the same rows: candidate minus champion, with intervals (the policy's
+    noninferiority rules read them). With no champion yet there is nothing to compare."""
+    if champion_scores is None:
+        return
     _, _, _, y_test = split
-    auc = roc_auc_score(y_test, scores)
-    assert abs(auc_by_ranks(y_test.to_numpy(), scores)[0] - auc) < 1e-12  # same statistic
-    mlgate.metric("roc_auc", auc, threshold=0.85, interval=bootstrap_auc(y_test, scores))
+    mlgate.check(compare(y_test.to_numpy(), scores, champion_scores,
+                         metrics=("accuracy", "roc_auc"), margin={"accuracy": 0.02, "roc_auc": 0.01}))
+
+
+@pytest.mark.model
+def test_calibration(mlgate, split, scores):
+    _, _, _, y_test = split
+    mlgate.check(calibration(y_test.to_numpy(), scores, max_ece=0.15))
 
 
 @pytest.mark.model
