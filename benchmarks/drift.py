@@ -233,7 +233,7 @@ def _evidently(ref, cur, prepared):
     snapshot = Report([DataDriftPreset()]).run(cur, ref)  # current first!
     drifted = []
     for metric in snapshot.dict().get("metrics", []):
-        mid = str(metric.get("metric_id", ""))
+        mid = str(metric.get("metric_name") or metric.get("metric_id") or "")
         if not mid.startswith("ValueDrift("):
             continue
         col = mid.split("column=")[1].split(",")[0].rstrip(")")
