@@ -21,15 +21,15 @@ import io
 import math
 import os
 import re
-import warnings
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr
+from contextlib import redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlgate.errors import MissingExtraError
+from mlgate.quiet import caught_warnings
 from mlgate.record import Metric
 
 #: Deepchecks' condition categories, as mlgate names them
@@ -146,7 +146,7 @@ def run_deepchecks(
     (``fail_if_warning=True``) and a check of a suite that could not run does not
     (``fail_if_check_not_run``: ``False`` for a suite, always ``True`` for one check passed alone).
     """
-    with _caught_warnings() as caught, redirect_stderr(io.StringIO()):  # progress bars
+    with caught_warnings() as caught, redirect_stderr(io.StringIO()):  # progress bars
         deepchecks, tabular = _import_deepchecks()
         lone = not isinstance(suite_or_check, tabular.Suite)
         suite = tabular.Suite(name, suite_or_check) if lone else suite_or_check
@@ -167,17 +167,6 @@ def run_deepchecks(
 
 
 # -- Deepchecks' side ---------------------------------------------------------------------------
-
-
-@contextmanager
-def _caught_warnings() -> Iterator[list[str]]:
-    lines: list[str] = []
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        yield lines
-    for w in records:
-        text = str(w.message).strip().splitlines()
-        lines.append(f"{w.category.__name__}: {text[0][:200] if text else ''}")
 
 
 def _import_deepchecks() -> tuple[Any, Any]:

@@ -21,15 +21,13 @@ import copy
 import importlib.util
 import math
 import os
-import warnings
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlgate.errors import MissingExtraError
+from mlgate.quiet import caught_warnings
 from mlgate.record import Direction, Metric
 
 #: Evidently's test statuses, as mlgate names them
@@ -128,7 +126,7 @@ def run_evidently(
     ``name``: the evidence key and the prefix of the metric names (``evidently.ValueDrift[age].drift``
     and ``evidently_failed_tests``): use distinct names for two runs in one test session.
     """
-    with _caught_warnings() as caught:
+    with caught_warnings() as caught:
         evidently, report_cls = _import_evidently()
         report = _build_report(metrics, include_tests, report_cls)
         snapshot = report.run(current, reference)  # Evidently 0.7: current first
@@ -140,19 +138,6 @@ def run_evidently(
 
 
 # -- Evidently's side ---------------------------------------------------------------------------
-
-
-@contextmanager
-def _caught_warnings() -> Iterator[list[str]]:
-    """Keep every warning inside (deprecations of Evidently's dependencies) out of the user's
-    output and out of ``-W error``; hand back one short line per warning."""
-    lines: list[str] = []
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        yield lines
-    for w in records:
-        text = str(w.message).strip().splitlines()
-        lines.append(f"{w.category.__name__}: {text[0][:200] if text else ''}")
 
 
 def _import_evidently() -> tuple[Any, Any]:
