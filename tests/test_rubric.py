@@ -65,3 +65,16 @@ def test_unknown_item_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("import pytest\n@pytest.mark.mltest('Model 9')\ndef test_x():\n    pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stderr.fnmatch_lines(["*test_x: @pytest.mark.mltest: 'Model 9' is not an ML Test Score item*"])
+
+
+def test_the_bundle_shows_the_score_and_the_untested_items() -> None:
+    tests = (TestRecord("t.py::a", "passed", rubric=("Data 1",)), TestRecord("t.py::b", "passed"))
+    data = Bundle("2026-11-27T10:00:00Z", None, None, tests).to_json()
+    assert data["rubric"]["score"] == 0
+    assert data["rubric"]["sections"] == {"Data": 1, "Model": 0, "Infra": 0, "Monitor": 0}
+    assert data["rubric"]["items"]["Data 1"] == {
+        "title": "Feature expectations are captured in a schema", "points": 1.0, "tests": ["t.py::a"]}
+    assert len(data["rubric"]["untested"]) == 27
+    untagged = Bundle("2026-11-27T10:00:00Z", None, None, tests[1:]).to_json()
+    assert "rubric" not in untagged
+    assert Bundle.from_json(data).digest_ok  # derived, and read back consistently

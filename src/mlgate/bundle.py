@@ -97,8 +97,10 @@ class Bundle:
 
     # -- content -----------------------------------------------------------------------------
     def content(self) -> dict[str, Any]:
-        """The JSON form without the digest (what the digest covers)."""
-        return {
+        """The JSON form without the digest (what the digest covers). ``rubric``, the ML Test
+        Score of the tests' ``@pytest.mark.mltest`` tags, is derived from ``tests`` (and only
+        present when a test is tagged): a reader recomputes it, never trusts it."""
+        data = {
             "schema": self.schema,
             "created_at": self.created_at,
             "model": None if self.model is None else self.model.to_json(),
@@ -108,6 +110,11 @@ class Bundle:
             "run": self.run,
             "tests": [t.to_json() for t in sorted(self.tests, key=lambda t: t.nodeid)],
         }
+        if any(t.rubric for t in self.tests):
+            from .rubric import score
+
+            data["rubric"] = score(self.tests).to_json()
+        return data
 
     @property
     def digest(self) -> str:
