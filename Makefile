@@ -9,7 +9,7 @@ COMPAT_VENV  ?= .venv-compat
 COMPAT_PY    := $(COMPAT_VENV)/bin/python
 COMPAT_STAMP := $(COMPAT_VENV)/.mlgate-installed
 
-.PHONY: demo test lint clean install install-compat
+.PHONY: demo test lint clean install install-compat chromium
 
 install: $(STAMP)
 
@@ -35,10 +35,18 @@ $(COMPAT_STAMP): tests/compat/requirements.txt pyproject.toml plugins/evidently/
 demo: $(STAMP)
 	cd examples/quickstart && ../../$(PY) run_demo.py
 
+# headless Chromium for the HTML report's browser test (tests/report/test_browser.py): Debian's
+# package, installed only when missing (test tools' own browser downloads do not work here)
+chromium:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 # ruff; the core and the MLflow plugin on today's stack in .venv (without tests/compat: it needs
 # Evidently and Deepchecks); then on the older stack in .venv-compat the Evidently and Deepchecks
 # plugins (tests/compat) and every core test but MLflow's and the demo's.
-test: $(STAMP) $(COMPAT_STAMP)
+test: $(STAMP) $(COMPAT_STAMP) chromium
 	$(PY) -m ruff check src plugins tests examples
 	$(PY) -m pytest -n 2 --dist loadfile --ignore=tests/compat
 	$(COMPAT_PY) -m pytest -n 2 --dist loadfile --ignore=tests/mlflow --ignore=tests/test_demo.py

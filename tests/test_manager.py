@@ -35,7 +35,8 @@ class Quiet:
 
 
 def test_a_failing_publisher_is_reported_and_the_others_still_run(tmp_path: Path) -> None:
-    pm = plugin_manager(load_entrypoints=False, plugins=[Exploding(), Quiet()])
+    pm = plugin_manager(load_entrypoints=False, plugins=[Exploding(), Quiet()],
+                        blocked=["mlgate.html"])
     decision, bundle = _decision_and_bundle()
     results = publish_all(pm, decision, bundle, GateContext(project_dir=tmp_path,
                                                            output_dir=tmp_path))
@@ -45,8 +46,8 @@ def test_a_failing_publisher_is_reported_and_the_others_still_run(tmp_path: Path
     assert json.loads((tmp_path / "decision.json").read_text())["id"] == decision.id
 
 
-def test_builtin_file_publisher_can_be_blocked(tmp_path: Path) -> None:
-    pm = plugin_manager(load_entrypoints=False, blocked=["mlgate.files"])
+def test_builtin_publishers_can_be_blocked(tmp_path: Path) -> None:
+    pm = plugin_manager(load_entrypoints=False, blocked=["mlgate.files", "mlgate.html"])
     decision, bundle = _decision_and_bundle()
     assert publish_all(pm, decision, bundle, GateContext(project_dir=tmp_path,
                                                         output_dir=tmp_path)) == []

@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--json", action="store_true")
     _registry_args(back)
 
+    report = sub.add_parser(
+        "report", help="write the HTML quality report of a bundle",
+        description="Write one self-contained HTML file (no script, no external URL) from a "
+        "results bundle and, optionally, its decision.json and the champion's bundle.")
+    report.add_argument("--bundle", default="reports/results.json", metavar="PATH",
+                        help="results bundle written by pytest (default: %(default)s)")
+    report.add_argument("--decision", metavar="PATH", help="decision.json written by `mlgate gate`")
+    report.add_argument("--champion-bundle", metavar="PATH",
+                        help="the champion's bundle: adds the two bundles side by side")
+    report.add_argument("-o", "--output", metavar="PATH",
+                        help="HTML file to write (default: report.html beside the bundle)")
+
     schema = sub.add_parser("schema", help="pandera schemas for the data checks")
     schema_sub = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND", required=True)
     infer = schema_sub.add_parser(
@@ -95,6 +107,29 @@ def cmd_schema(args) -> int:
     from .data.schema import infer_command
 
     return infer_command(args.data, args.output)
+
+
+def cmd_report(args) -> int:
+    from .bundle import Bundle
+    from .gate import Decision
+    from .report.html import write_report
+
+    bundle = Bundle.read(args.bundle)
+    decision = None
+    if args.decision:
+        try:
+            decision = Decision.from_json(json.loads(Path(args.decision).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise InputError("no such file", file=args.decision,
+                             fix="run `mlgate gate` first, or pass --decision with the right path") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"not a decision: {type(exc).__name__}: {exc}", file=args.decision,
+                             fix="pass the decision.json that `mlgate gate` wrote") from None
+    champion = Bundle.read(args.champion_bundle) if args.champion_bundle else None
+    output = Path(args.output) if args.output else Path(args.bundle).parent / "report.html"
+    path = write_report(output, bundle, decision, champion=champion)
+    print(f"mlgate: report written to {path}")
+    return 0
 
 
 def _blocked(values: list[str]) -> list[str]:
@@ -232,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     commands: dict[str, Any] = {"gate": cmd_gate, "history": cmd_history,
-                                "rollback": cmd_rollback, "schema": cmd_schema}
+                                "rollback": cmd_rollback, "schema": cmd_schema,
+                                "report": cmd_report}
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT_ERROR

@@ -24,9 +24,10 @@ def plugin_manager(
     pm.add_hookspecs(hookspecs)
     for name in blocked:
         pm.set_blocked(name)
-    from . import publish_files
+    from . import publish_files, publish_html
 
     pm.register(publish_files, name="mlgate.files")
+    pm.register(publish_html, name="mlgate.html")
     for plugin in plugins:
         pm.register(plugin)
     if load_entrypoints:
