@@ -15,13 +15,15 @@ install: $(STAMP)
 
 install-compat: $(COMPAT_STAMP)
 
-$(STAMP): pyproject.toml plugins/mlflow/pyproject.toml Makefile
+$(STAMP): pyproject.toml plugins/mlflow/pyproject.toml plugins/github/pyproject.toml \
+		plugins/gitlab/pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, exactly this version (a CPU build on these machines; any other pulls CUDA):
 	# only the model adapters' tests need it, users get it through the `torch` extra
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[mlflow,dev]" -e plugins/mlflow
+	$(PY) -m pip install --quiet -e ".[mlflow,dev]" -e plugins/mlflow -e plugins/github \
+		-e plugins/gitlab
 	touch $@
 
 $(COMPAT_STAMP): tests/compat/requirements.txt pyproject.toml plugins/evidently/pyproject.toml \

@@ -1,5 +1,14 @@
-"""Shared test settings: a deterministic Hypothesis profile, so CI runs are reproducible."""
+"""Shared test settings: a deterministic Hypothesis profile, so CI runs are reproducible; a
+recording HTTP server on 127.0.0.1 for the publishers' tests."""
 
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -11,3 +20,103 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("mlgate")
+
+
+# -- a real HTTP server on 127.0.0.1 for the publishers' tests (GitHub, GitLab) -----------------
+
+
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # without the query string
+    query: dict[str, str]
+    headers: dict[str, str]  # names in lower case
+    body: Any  # parsed JSON, or None
+
+
+@dataclass
+class RecordingServer:
+    """Records every request; answers from scripts: ``script(method, path, *responses)`` where a
+    response is ``(status, json_body)`` or ``(status, json_body, headers)``; the last one repeats.
+    Anything unscripted gets 404."""
+
+    url: str = ""
+    requests: list[RecordedRequest] = field(default_factory=list)
+    scripts: dict[tuple[str, str], list[tuple]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def script(self, method: str, path: str, *responses: tuple) -> None:
+        self.scripts[(method, path)] = list(responses)
+
+    def answer(self, method: str, path: str) -> tuple[int, Any, dict[str, str]]:
+        with self.lock:
+            queue = self.scripts.get((method, path))
+            if not queue:
+                return 404, {"message": "Not Found"}, {}
+            response = queue.pop(0) if len(queue) > 1 else queue[0]
+        status, body, *rest = response
+        return status, body, rest[0] if rest else {}
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests
+                if (method is None or r.method == method) and (path is None or r.path == path)]
+
+
+@pytest.fixture
+def recording_server():
+    server_state = RecordingServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            with server_state.lock:
+                server_state.requests.append(RecordedRequest(
+                    self.command, parts.path, dict(parse_qsl(parts.query)),
+                    {k.lower(): v for k, v in self.headers.items()}, body))
+            status, answer, headers = server_state.answer(self.command, parts.path)
+            data = b"" if answer is None else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        def log_message(self, format, *args):  # noqa: A002 - quiet
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield server_state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+#: what switches on the GitHub and GitLab publishers: never from the CI job running this suite
+PUBLISHER_ENV = ("GITHUB_TOKEN", "MLGATE_GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL",
+                 "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_EVENT_PATH", "MLGATE_PR_NUMBER",
+                 "CI_JOB_TOKEN", "MLGATE_GITLAB_TOKEN", "GITLAB_CI", "CI_API_V4_URL", "CI_PROJECT_ID",
+                 "CI_MERGE_REQUEST_IID", "CI_PIPELINE_ID")
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_publishing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our own suite, run in GitHub Actions or GitLab CI, must not post statuses or comments."""
+    for name in PUBLISHER_ENV:
+        monkeypatch.delenv(name, raising=False)

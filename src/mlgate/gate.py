@@ -120,8 +120,15 @@ class Decision:
         bad = self.failed
         if not bad:
             text = f"{self.verdict}: all {len(self.reasons)} rules passed"
-        else:
-            text = f"{self.verdict}: " + "; ".join(f"{r.rule}: {r.message}" for r in bad)
+        else:  # joined only as far as the limit reaches (reasons may be huge)
+            parts, size = [], 0
+            for r in bad:
+                part = f"{r.rule}: {r.message[: limit + 1]}"
+                parts.append(part)
+                size += len(part) + 2
+                if size > limit:
+                    break
+            text = f"{self.verdict}: " + "; ".join(parts)
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def to_json(self) -> dict[str, Any]:

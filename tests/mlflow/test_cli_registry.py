@@ -49,7 +49,8 @@ def test_gate_history_and_rollback_from_the_command_line(project, mk, capsys) ->
 
     code, first = gate(mk, project, registry, name, v1, 0.90, capsys)
     assert (code, first["verdict"]) == (0, "promote")
-    assert [r["ok"] for r in first["published"]] == [True, True]
+    published = {r["publisher"]: r["ok"] for r in first["published"]}
+    assert published == {"files": True, "html": True, "mlflow": True}
     code, second = gate(mk, project, registry, name, v2, 0.93, capsys)
     assert (code, second["verdict"]) == (0, "promote")
     assert second["champion"] == {"name": name, "version": v1}
