@@ -27,11 +27,12 @@ $(STAMP): pyproject.toml plugins/mlflow/pyproject.toml plugins/github/pyproject.
 	touch $@
 
 $(COMPAT_STAMP): tests/compat/requirements.txt pyproject.toml plugins/evidently/pyproject.toml \
-		plugins/deepchecks/pyproject.toml Makefile
+		plugins/deepchecks/pyproject.toml plugins/github/pyproject.toml plugins/gitlab/pyproject.toml \
+		Makefile
 	test -x $(COMPAT_PY) || $(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_PY) -m pip install --quiet --upgrade pip
 	$(COMPAT_PY) -m pip install --quiet -r tests/compat/requirements.txt \
-		-e . -e plugins/evidently -e plugins/deepchecks
+		-e . -e plugins/evidently -e plugins/deepchecks -e plugins/github -e plugins/gitlab
 	touch $@
 
 demo: $(STAMP)
