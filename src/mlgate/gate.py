@@ -379,6 +379,11 @@ def _one_metric(name: str, metrics: dict, rule: str) -> Metric | Reason:
     return metric
 
 
+def _pct(level: float) -> str:
+    """0.95 -> "95%", 0.975 -> "97.5%" (never rounded into another level)."""
+    return f"{level * 100:.4g}%"
+
+
 def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
@@ -395,7 +400,7 @@ def _bound(rule: BoundRule, metrics: dict) -> Reason:
                       observed=found.value)
     else:
         x = found.interval.low if rule.on == "lower" else found.interval.high
-        what = f"{rule.on} {found.interval.level:.0%} bound of {rule.metric}"
+        what = f"{rule.on} {_pct(found.interval.level)} bound of {rule.metric}"
         if not math.isfinite(x):
             return Reason(rule.id, "fail", f"{what} is {x}", observed=x)
     if rule.min is not None and x < rule.min:
@@ -451,10 +456,10 @@ def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None,
     if cand.interval is not None:
         pessimistic = cand.interval.low if direction == "higher" else cand.interval.high
         if not math.isfinite(pessimistic):  # NaN compares False: it would pass unseen
-            return Reason(rule.id, "fail", f"the {cand.interval.level:.0%} interval of "
+            return Reason(rule.id, "fail", f"the {_pct(cand.interval.level)} interval of "
                           f"{rule.metric} has the bound {pessimistic}: {detail}", **common)
         if sign * (champ.value - pessimistic) > rule.margin:
-            return Reason(rule.id, "review", f"the {cand.interval.level:.0%} interval "
+            return Reason(rule.id, "review", f"the {_pct(cand.interval.level)} interval "
                           f"[{_fmt(cand.interval.low)}, {_fmt(cand.interval.high)}] straddles the "
                           f"margin: {detail}", **common)
     return Reason(rule.id, "pass", detail, **common)
@@ -479,7 +484,7 @@ def _noninferiority(rule: NoninferiorityRule, metrics: dict, baseline: Baseline 
         return Reason(rule.id, "fail", f"the interval of {rule.metric} is [{iv.low}, {iv.high}]",
                       observed=found.value)
     limit = -rule.margin
-    shown = (f"{rule.metric} = {_fmt(found.value)}, {iv.level:.0%} interval [{_fmt(iv.low)}, "
+    shown = (f"{rule.metric} = {_fmt(found.value)}, {_pct(iv.level)} interval [{_fmt(iv.low)}, "
              f"{_fmt(iv.high)}], margin {_fmt(rule.margin)}")
     common = dict(observed=found.value, threshold=limit)
     if iv.high < limit:
