@@ -35,7 +35,7 @@ def test_this_environment_is_the_old_stack() -> None:
 @pytest.mark.parametrize(("current", "verdict", "code"), [("same", "promote", 0), ("drifted", "reject", 1)])
 def test_a_bundle_with_evidently_records_is_gated(pytester: pytest.Pytester, capsys, current: str,
                                                    verdict: str, code: int) -> None:
-    from conftest import frames
+    from compat_frames import frames
 
     reference, drifted = frames(drift=True)
     reference.to_pickle(pytester.path / "reference.pkl")

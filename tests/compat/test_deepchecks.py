@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import frames
+from compat_frames import frames
 
 from mlgate.bundle import Bundle
 from mlgate_deepchecks import DeepchecksResult, run_deepchecks

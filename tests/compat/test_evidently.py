@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import frames
+from compat_frames import frames
 
 from mlgate.bundle import Bundle
 from mlgate_evidently import EvidentlyResult, run_evidently

@@ -90,7 +90,7 @@ def test_miscalibrated_data_has_large_ece_and_fails():
 def test_one_class_is_defined_and_noted():
     r = calibration([0, 0, 0], [0.1, 0.2, 0.05], n_bins=5, n_boot=20)
     assert r.ece == pytest.approx((0.1 + 0.2 + 0.05) / 3)
-    assert r.evidence()["notes"] == ["y_true has one class only (np.int64(0)): the observed frequency is "
+    assert r.evidence()["notes"] == ["y_true has one class only (0): the observed frequency is "
                                      "0 in every bin"]
 
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgate.errors import InputError
-from mlgate.model.slices import BOOT_BLOCK, quantile, refuse_missing, same_length, vector
+from mlgate.model.slices import BOOT_BLOCK, plain, quantile, refuse_missing, same_length, vector
 from mlgate.record import Interval, Metric, encode_float
 
 STRATEGIES = ("uniform", "quantile")
@@ -160,7 +160,7 @@ def calibration(
         pos_label = labels[-1] if len(labels) == 2 else (labels[0] if labels[0] in (1, True) else 1)
     positive = (y == pos_label).astype(float)
     if len(labels) < 2:
-        notes.append(f"y_true has one class only ({labels[0]!r}): the observed frequency is "
+        notes.append(f"y_true has one class only ({plain(labels[0])!r}): the observed frequency is "
                      f"{positive[0]:g} in every bin")
 
     edges = _edges(prob, n_bins, strategy)

@@ -85,6 +85,11 @@ CORRECTIONS = ("holm", "bh", "bonferroni", "none")
 
 # -- shared helpers (also used by fairness and calibration) ---------------------------------------
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``0``, not ``np.int64(0)``, in messages)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def vector(values: Any, what: str) -> Any:
     """A 1-D NumPy array from a list, array or pandas Series (InputError otherwise)."""
     import numpy as np
@@ -599,7 +604,8 @@ def slices(
         pos = pos_label if pos_label is not None else labels[-1]
         positive = y == pos
         if len(labels) < 2:
-            notes.append(f"y_true has one class only ({labels[0]!r}): ROC AUC is undefined in every slice")
+            notes.append(f"y_true has one class only ({plain(labels[0])!r}): ROC AUC is undefined "
+                         "in every slice")
 
     codes, names, raw = factorize(seg if hasattr(seg, "cat") else seg_arr)
     k = len(names)
