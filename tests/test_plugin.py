@@ -274,3 +274,19 @@ def test_predictions_fixture_computes_once_per_session(pytester: pytest.Pytester
             assert calls == [6]
     """)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_benchmark_fixture_records_its_metrics(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.performance
+        def test_sum(mlgate_benchmark):
+            mlgate_benchmark(sum, range(100), name="sum100", max_time=0.5, max_median_s=1.0)
+    """)
+    pytester.runpytest(*MODEL_ARGS).assert_outcomes(passed=1)
+    (test,) = read_bundle(pytester).tests
+    names = {m.name for m in test.metrics}
+    assert {"sum100.median_s", "sum100.p95_s", "sum100.throughput"} <= names
+    median = next(m for m in test.metrics if m.name == "sum100.median_s")
+    assert median.interval is not None and median.interval.low <= median.value <= median.interval.high
+    assert test.evidence["benchmark.sum100"]["fingerprint"]["logical_cores"] >= 1

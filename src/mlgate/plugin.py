@@ -215,6 +215,18 @@ def mlgate_predictions():
 
 
 @pytest.fixture
+def mlgate_benchmark(mlgate: Recorder, request: pytest.FixtureRequest):
+    """Time a callable on the CPU and record it (see ``mlgate.perf.bench``):
+    ``mlgate_benchmark(fn, *args, name="predict", batch_size=64, max_median_s=0.02)``: warm-up,
+    calibrated rounds, an adaptive stop when the median's 95% interval is within 1% (or the time
+    budget runs out). Refuses under pytest-xdist with more than one worker (timings would be
+    skewed) unless ``allow_parallel=True``."""
+    from .perf.bench import BenchmarkFixture
+
+    return BenchmarkFixture(mlgate.check, default_name=request.node.name)
+
+
+@pytest.fixture
 def mlgate(request: pytest.FixtureRequest) -> Recorder:
     """Record metrics and data fingerprints for the mlgate results bundle (see ``Recorder``)."""
     config = request.config
