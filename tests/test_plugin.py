@@ -276,7 +276,10 @@ def test_predictions_fixture_computes_once_per_session(pytester: pytest.Pytester
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
-def test_benchmark_fixture_records_its_metrics(pytester: pytest.Pytester) -> None:
+def test_benchmark_fixture_records_its_metrics(pytester: pytest.Pytester, monkeypatch) -> None:
+    # the inner run is not under xdist, even when this suite is (the fixture refuses there)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
     pytester.makepyfile("""
         import pytest
         @pytest.mark.performance
