@@ -8,6 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+# Loaded before any in-process pytester run: pytester restores sys.modules after each inner run,
+# and NumPy imported first inside one cannot be imported again in the same process ("cannot load
+# module more than once per process"), which broke later tests depending on their order.
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import pytest
 from hypothesis import HealthCheck, settings
 
