@@ -22,6 +22,9 @@ from .record import FAMILIES, PROPERTY_KEY, CheckResult, Metric, TestRecord, mak
 
 MAX_EVIDENCE_BYTES = 1_000_000
 
+# the fixtures of the security family live beside their engines (light modules, like this one)
+pytest_plugins = ["mlgate.security.fixtures"]
+
 MARKERS = {
     "data": "data checks: schemas, quality, drift of the data a model is trained and served on",
     "model": "model checks: metrics, comparison with the champion, slices, fairness",
