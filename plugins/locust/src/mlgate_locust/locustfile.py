@@ -1,0 +1,211 @@
+"""The locust User that mlgate-locust ships: it posts request bodies sampled from a prepared file
+to a model endpoint (MLflow's ``/invocations`` protocol by default).
+
+This module runs **only inside a locust process** (``python -m locust -f <this file>``), never in
+the pytest process: importing locust monkey-patches the network stack through gevent. It is
+self-contained (standard library and locust only) so it also runs on worker machines that have
+just locust and this file.
+
+Configuration, from the environment (set by :mod:`mlgate_locust.runner`, or by hand on other
+machines):
+
+``MLGATE_LOCUST_BODIES``
+    a JSON-lines file, one request body (a JSON value) per line: see
+    ``python -m mlgate_locust.bodies --help``; required.
+``MLGATE_LOCUST_PATH``
+    the request path, ``/invocations`` by default.
+``MLGATE_LOCUST_SEED``
+    the sampling seed (default 0). Each simulated user draws its bodies from its own generator,
+    seeded with ``(seed, worker index, user number)``, so a run's sample sequences are reproducible.
+``MLGATE_LOCUST_RPS_PER_USER``
+    the most requests per second one user makes (``constant_throughput``); none: as fast as it can.
+``MLGATE_LOCUST_SHADOW_URL``
+    shadow mode: the champion's base URL. Each body goes to the candidate (``--host``, request
+    name ``candidate``) and to the champion (name ``champion``), in a random order per body; the
+    predictions are compared and the latency pairs kept.
+``MLGATE_LOCUST_OUT``
+    a directory for the shadow comparison: each process writes ``shadow-<pid>.json`` when the
+    test stops (agreement counts, a seeded reservoir of latency pairs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import threading
+import time
+from itertools import count
+
+from locust import FastHttpUser, constant, constant_throughput, events, task
+
+#: latency pairs each process keeps (a seeded reservoir sample of all pairs)
+MAX_PAIRS = 20_000
+#: failure messages are cut to this length
+MAX_MESSAGE = 300
+
+_ENV = os.environ
+BODIES_PATH = _ENV.get("MLGATE_LOCUST_BODIES", "")
+PATH = _ENV.get("MLGATE_LOCUST_PATH", "/invocations")
+SEED = int(_ENV.get("MLGATE_LOCUST_SEED", "0"))
+RPS_PER_USER = float(_ENV.get("MLGATE_LOCUST_RPS_PER_USER", "0") or 0)
+SHADOW_URL = _ENV.get("MLGATE_LOCUST_SHADOW_URL", "").rstrip("/")
+OUT_DIR = _ENV.get("MLGATE_LOCUST_OUT", "")
+HEADERS = {"Content-Type": "application/json"}
+
+_bodies: list[str] | None = None
+_user_numbers = count()
+
+
+def bodies() -> list[str]:
+    """The request bodies, read once per process (after a fork, too: the file is small)."""
+    global _bodies
+    if _bodies is None:
+        if not BODIES_PATH:
+            raise RuntimeError("MLGATE_LOCUST_BODIES is not set: point it at a JSON-lines file of "
+                               "request bodies (python -m mlgate_locust.bodies DATA OUT.jsonl)")
+        with open(BODIES_PATH, encoding="utf-8") as fh:
+            loaded = [line.strip() for line in fh if line.strip()]
+        if not loaded:
+            raise RuntimeError(f"{BODIES_PATH}: no request bodies in the file")
+        for line in loaded[:1]:
+            json.loads(line)  # fail at start on a file that is not JSON lines
+        _bodies = loaded
+    return _bodies
+
+
+def predictions(text: str) -> list:
+    """The predictions in a response: MLflow's ``{"predictions": [...]}``, any other object's
+    single list value, or a bare list."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        if "predictions" in data:
+            data = data["predictions"]
+        elif len(data) == 1:
+            data = next(iter(data.values()))
+    if isinstance(data, dict):  # pandas-style {"col": {...}} or {"col": [...]}
+        data = [data[k] for k in sorted(data)]
+    return data if isinstance(data, list) else [data]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
+
+
+class Shadow:
+    """What one process saw in shadow mode."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.compared = 0  # bodies both models answered
+        self.rows = 0  # predictions compared
+        self.agree = 0  # predictions equal
+        self.mismatched_shape = 0  # answers of different lengths (each row counts as disagreeing)
+        self.examples: list[dict] = []  # a few disagreements
+        self.pairs: list[tuple[float, float]] = []  # (candidate_ms, champion_ms)
+        self.seen_pairs = 0
+        self.rng = random.Random(f"{SEED}:shadow:{os.getpid()}")
+
+    def add(self, cand_ms: float, champ_ms: float, cand: list, champ: list) -> None:
+        with self.lock:
+            self.compared += 1
+            n = max(len(cand), len(champ))
+            self.rows += n
+            if len(cand) != len(champ):
+                self.mismatched_shape += 1
+                agree = 0
+            else:
+                agree = sum(_same(a, b) for a, b in zip(cand, champ, strict=True))
+            self.agree += agree
+            if agree < n and len(self.examples) < 5:
+                self.examples.append({"candidate": cand[:5], "champion": champ[:5]})
+            self.seen_pairs += 1
+            if len(self.pairs) < MAX_PAIRS:
+                self.pairs.append((cand_ms, champ_ms))
+            else:
+                j = self.rng.randrange(self.seen_pairs)
+                if j < MAX_PAIRS:
+                    self.pairs[j] = (cand_ms, champ_ms)
+
+    def write(self) -> None:
+        if not OUT_DIR or self.compared == 0:
+            return
+        with self.lock:
+            data = {"pid": os.getpid(), "compared": self.compared, "rows": self.rows,
+                    "agree": self.agree, "mismatched_shape": self.mismatched_shape,
+                    "examples": self.examples, "pairs_seen": self.seen_pairs,
+                    "pairs": [[round(a, 4), round(b, 4)] for a, b in self.pairs]}
+        os.makedirs(OUT_DIR, exist_ok=True)
+        path = os.path.join(OUT_DIR, f"shadow-{os.getpid()}.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+
+
+SHADOW = Shadow()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(**_kwargs) -> None:
+    SHADOW.write()
+
+
+@events.quitting.add_listener
+def _on_quitting(**_kwargs) -> None:
+    SHADOW.write()
+
+
+class ModelUser(FastHttpUser):
+    """Posts sampled bodies to ``PATH`` on the host under test (and the champion in shadow mode)."""
+
+    wait_time = constant_throughput(RPS_PER_USER) if RPS_PER_USER > 0 else constant(0)
+
+    def on_start(self) -> None:
+        worker = getattr(self.environment.runner, "worker_index", 0)
+        self.rng = random.Random(f"{SEED}:{worker}:{next(_user_numbers)}")
+        self.pool = bodies()
+
+    def _post(self, url: str, name: str, body: str):
+        """POST ``body``; returns (milliseconds, predictions) or None when it failed."""
+        start = time.perf_counter()
+        with self.client.post(url, data=body, headers=HEADERS, name=name,
+                              catch_response=True) as resp:
+            elapsed = (time.perf_counter() - start) * 1000.0
+            if resp.status_code != 200:
+                text = (resp.text or "")[:MAX_MESSAGE] if resp.status_code else str(resp.error)
+                resp.failure(f"HTTP {resp.status_code}: {text}")
+                return None
+            try:
+                preds = predictions(resp.text or "")
+            except ValueError as exc:
+                resp.failure(f"the answer is not JSON: {exc}")
+                return None
+            resp.success()
+            return elapsed, preds
+
+    @task
+    def predict(self) -> None:
+        body = self.pool[self.rng.randrange(len(self.pool))]
+        if not SHADOW_URL:
+            self._post(PATH, "candidate", body)
+            return
+        order = ["candidate", "champion"]
+        self.rng.shuffle(order)  # neither model always goes first (warm connections, caches)
+        got = {}
+        for name in order:
+            url = PATH if name == "candidate" else SHADOW_URL + PATH
+            got[name] = self._post(url, name, body)
+        if got["candidate"] is not None and got["champion"] is not None:
+            (cand_ms, cand), (champ_ms, champ) = got["candidate"], got["champion"]
+            SHADOW.add(cand_ms, champ_ms, cand, champ)
