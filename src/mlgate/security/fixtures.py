@@ -10,4 +10,37 @@ import pytest  # noqa: F401  (the fixtures below use it)
 
 # -- adversarial robustness and membership inference --------------------------------------------
 
+@pytest.fixture
+def mlgate_robustness(mlgate):
+    """Attack a model and record its robust accuracy (see :mod:`mlgate.security.adversarial`):
+    ``mlgate_robustness(model, X, y, eps=0.1, min_robust_accuracy=0.7, ...)`` runs
+    ``robustness(...)`` (FGSM/PGD) for a torch module and ``blackbox(...)`` for anything else
+    (a scikit-learn model, a predict function), then ``mlgate.check``s the result and returns it."""
+
+    def attack(model, X, y, **options):
+        from .adversarial import blackbox, robustness
+
+        torch_module = any(c.__module__.startswith("torch.nn") and c.__name__ == "Module"
+                           for c in type(model).__mro__)
+        engine = robustness if torch_module else blackbox
+        return mlgate.check(engine(model, X, y, **options))
+
+    return attack
+
+
+@pytest.fixture
+def mlgate_membership(mlgate):
+    """Run the loss-threshold membership attack and record its advantage (see
+    :mod:`mlgate.security.membership`): ``mlgate_membership(model, X_train, y_train, X_holdout,
+    y_holdout, max_advantage=0.1, seed=0)``, ``mlgate.check``ed and returned."""
+
+    def attack(model, X_train, y_train, X_holdout, y_holdout, **options):
+        from .membership import membership_inference
+
+        return mlgate.check(membership_inference(model, X_train, y_train, X_holdout, y_holdout,
+                                                 **options))
+
+    return attack
+
+
 # -- privacy scanning and input fuzzing ---------------------------------------------------------
