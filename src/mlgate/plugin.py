@@ -38,6 +38,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "mlgate_model": ("registered model name the run tests (binds the bundle)", "MLGATE_MODEL"),
     "mlgate_model_version": ("model version the run tests (binds the bundle)",
                              "MLGATE_MODEL_VERSION"),
+    "mlgate_price_per_hour": ("the machine's price per hour (e.g. 3.06): benchmarks and load tests "
+                              "then record cost per million predictions", "MLGATE_PRICE_PER_HOUR"),
+    "mlgate_without_gpu": ("what @pytest.mark.gpu_benchmark tests do without a CUDA GPU: skip "
+                           "(default), fail, or cpu (run the workload on the CPU)",
+                           "MLGATE_WITHOUT_GPU"),
 }
 
 
@@ -81,6 +86,12 @@ def pytest_configure(config: pytest.Config) -> None:
             f"Example: @pytest.mark.{name} on a test that records evidence with the mlgate fixture."
         )
     config.addinivalue_line(
+        "markers", "gpu_benchmark(name=None, warmup_ms=25, rep_ms=100, flush_l2=True, "
+        "cuda_graph=False, without_gpu=None, batch_size=None, max_median_ms=None, ...): a "
+        "performance test timed on a CUDA GPU with CUDA events through the mlgate_gpu_benchmark "
+        "fixture; without a GPU it is skipped, or fails (without_gpu='fail'), or runs on the CPU "
+        "(without_gpu='cpu'). Example: @pytest.mark.gpu_benchmark(cuda_graph=True)")
+    config.addinivalue_line(
         "markers", "mltest(*items): the ML Test Score items (Breck et al. 2017) this test covers, "
         "e.g. @pytest.mark.mltest(\"Model 6\", \"Monitor 7\"); the bundle scores the rubric")
     if not hasattr(config, "workerinput") and not config.getoption("mlgate_no_bundle"):
@@ -95,7 +106,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     from .rubric import normalise
 
     for item in items:
-        families = sorted({m.name for m in item.iter_markers() if m.name in FAMILIES})
+        families = {m.name for m in item.iter_markers() if m.name in FAMILIES}
+        if item.get_closest_marker("gpu_benchmark") is not None:
+            families.add("performance")
+        families = sorted(families)
         rubric: set[str] = set()
         for mark in item.iter_markers("mltest"):
             try:
@@ -104,6 +118,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.mltest: {exc}") from None
         item.user_properties.append(
             (PROPERTY_KEY, {"kind": "test", "families": families, "rubric": sorted(rubric)}))
+
+
+gpu_key = pytest.StashKey["tuple[Any, str, str]"]()
+gpu_failure_key = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``@pytest.mark.gpu_benchmark`` test: look for the GPU (torch is imported here, only for
+    such a test), then skip, fail or fall back to the CPU as configured. A failure is raised
+    when the test is called, so the test reads as failed (not as an error in a fixture)."""
+    mark = item.get_closest_marker("gpu_benchmark")
+    if mark is None:
+        return
+    from .perf.gpu import parse_mark, probe, resolve_without_gpu
+
+    try:
+        spec = parse_mark(mark.args, mark.kwargs)
+        configured = setting(item.config, "mlgate_without_gpu")
+        without = resolve_without_gpu(spec, configured.value, configured.source)
+    except ValueError as exc:
+        item.stash[gpu_failure_key] = f"{item.nodeid}: {exc}"
+        return
+    found = probe(spec.device_index)
+    if found.available:
+        item.stash[gpu_key] = (spec, found.reason, found.reason)
+        return
+    how = ("run it on a machine with a CUDA GPU, or time the same workload on the CPU with "
+           "--mlgate-without-gpu=cpu (or without_gpu='cpu' in the marker)")
+    if without == "fail":
+        item.stash[gpu_failure_key] = (f"gpu_benchmark requires a GPU (without_gpu='fail'): "
+                                       f"{found.reason}; {how}")
+    elif without == "skip":
+        pytest.skip(f"gpu_benchmark: {found.reason}; {how}, or =fail to require a GPU")
+    else:
+        item.stash[gpu_key] = (spec, "cpu", found.reason)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    failure = item.stash.get(gpu_failure_key, None)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
 
 
 # -- the record API ----------------------------------------------------------------------------
@@ -217,8 +274,22 @@ def mlgate_predictions():
     return PredictionCache()
 
 
+@pytest.fixture(scope="session")
+def mlgate_price_per_hour(pytestconfig: pytest.Config) -> float | None:
+    """The machine's price per hour from ``--mlgate-price-per-hour`` (or
+    ``$MLGATE_PRICE_PER_HOUR``, or the ini key), ``None`` when unset."""
+    from .perf.cost import parse_price
+
+    found = setting(pytestconfig, "mlgate_price_per_hour")
+    try:
+        return parse_price(found.value, found.source)
+    except ValueError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 @pytest.fixture
-def mlgate_benchmark(mlgate: Recorder, request: pytest.FixtureRequest):
+def mlgate_benchmark(mlgate: Recorder, request: pytest.FixtureRequest,
+                     mlgate_price_per_hour: float | None):
     """Time a callable on the CPU and record it (see ``mlgate.perf.bench``):
     ``mlgate_benchmark(fn, *args, name="predict", batch_size=64, max_median_s=0.02)``: warm-up,
     calibrated rounds, an adaptive stop when the median's 95% interval is within 1% (or the time
@@ -226,7 +297,28 @@ def mlgate_benchmark(mlgate: Recorder, request: pytest.FixtureRequest):
     skewed) unless ``allow_parallel=True``."""
     from .perf.bench import BenchmarkFixture
 
-    return BenchmarkFixture(mlgate.check, default_name=request.node.name)
+    return BenchmarkFixture(mlgate.check, default_name=request.node.name,
+                            price_per_hour=mlgate_price_per_hour)
+
+
+@pytest.fixture
+def mlgate_gpu_benchmark(mlgate: Recorder, request: pytest.FixtureRequest,
+                         mlgate_price_per_hour: float | None):
+    """Time a workload on the GPU with CUDA events, with the settings of the test's
+    ``@pytest.mark.gpu_benchmark(...)`` (see ``mlgate.perf.gpu``): ``.device`` is where to put
+    the tensors (``"cuda:0"``, or ``"cpu"`` in the CPU fallback);
+    ``mlgate_gpu_benchmark(fn, *args, name="matmul")`` times and records it."""
+    from .perf.gpu import GpuBenchmarkFixture
+
+    found = request.node.stash.get(gpu_key, None)
+    if found is None:
+        if gpu_failure_key in request.node.stash:  # reported when the test is called
+            return None
+        pytest.fail(f"{request.node.nodeid}: the mlgate_gpu_benchmark fixture needs the test to be "
+                    "marked @pytest.mark.gpu_benchmark(...)", pytrace=False)
+    spec, device, reason = found
+    return GpuBenchmarkFixture(mlgate.check, default_name=request.node.name, spec=spec,
+                               device=device, reason=reason, price_per_hour=mlgate_price_per_hour)
 
 
 @pytest.fixture

@@ -65,8 +65,9 @@ MAX_KEPT_ROUNDS = 1000
 #: the confidence level of the median's interval, for the adaptive stop and the recorded metric
 CI_LEVEL = 0.95
 #: fingerprint keys that must agree for two results to count as "the same machine"
-COMPARED_KEYS: tuple[str, ...] = ("cpu", "logical_cores", "machine", "system", "python", "numpy")
-STOP_REASONS: tuple[str, ...] = ("ci", "time", "max_rounds", "refused-xdist")
+COMPARED_KEYS: tuple[str, ...] = ("cpu", "logical_cores", "machine", "system", "python", "numpy",
+                                   "gpu", "cuda_driver", "torch")
+STOP_REASONS: tuple[str, ...] = ("ci", "time", "max_rounds", "refused-xdist", "rounds")
 
 _NS = 1e-9
 
@@ -99,12 +100,13 @@ def machine_fingerprint() -> dict[str, Any]:
 
 def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """The :data:`COMPARED_KEYS` on which two fingerprints disagree, as ``{key: (a, b)}``.
-    ``numpy`` is compared only when both name a version (it is ``None`` when it was not
-    imported)."""
+    ``numpy`` and ``torch`` are compared only when both name a version (``None`` when not
+    imported); ``gpu`` and ``cuda_driver`` are set by GPU benchmarks only, so a GPU timing is
+    never compared with a CPU one."""
     out: dict[str, tuple[Any, Any]] = {}
     for key in COMPARED_KEYS:
         va, vb = a.get(key), b.get(key)
-        if key == "numpy" and (va is None or vb is None):
+        if key in ("numpy", "torch") and (va is None or vb is None):
             continue
         if va != vb:
             out[key] = (va, vb)
@@ -199,16 +201,32 @@ class BenchResult:
     fingerprint: dict[str, Any]
     stop_reason: str
     elapsed_s: float
-    target_rel_ci: float
+    target_rel_ci: float | None
     max_median_s: float | None = None
     min_throughput: float | None = None
     xdist_worker: str | None = None
     notes: tuple[str, ...] = ()
     refused: str | None = None
+    #: the machine's price per hour, when configured: adds ``{bench}.cost_per_million``
+    price_per_hour: float | None = None
+    #: how rounds were timed, and the device (GPU benchmarks: :mod:`mlgate.perf.gpu`)
+    timer: str = "time.perf_counter_ns around a loop of calls"
+    device: dict[str, Any] | None = None
+    memory_method: str = ("tracemalloc peak during one extra, untimed call: the Python heap and "
+                          "NumPy's allocations, not other native allocations")
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", f"benchmark.{self.bench}")
+
+    @property
+    def cost_per_million(self) -> float:
+        """Price of a million predictions at the median's throughput (NaN without a price)."""
+        from .cost import cost_per_million
+
+        if self.price_per_hour is None:
+            return math.nan
+        return cost_per_million(self.price_per_hour, self.throughput)
 
     @property
     def throughput(self) -> float:
@@ -232,7 +250,9 @@ class BenchResult:
             Metric(f"{self.bench}.throughput", self.throughput, self.min_throughput, "higher", None,
                    "items/s" if self.batch_size else "calls/s"),
             Metric(f"{self.bench}.peak_mb", self.peak_mb, None, "lower", None, "MB"),
-        ]
+        ] + ([] if self.price_per_hour is None else [
+            Metric(f"{self.bench}.cost_per_million", self.cost_per_million, None, "lower", None,
+                   "per 1e6 predictions")])
 
     def evidence(self) -> dict[str, Any]:
         s = self.stats
@@ -250,14 +270,17 @@ class BenchResult:
                 "throughput_unit": "items/s" if self.batch_size else "calls/s",
                 "batch_size": self.batch_size,
                 "peak_mb": _json_float(self.peak_mb),
+                "price_per_hour": self.price_per_hour,
+                "cost_per_million": _json_float(self.cost_per_million),
             },
             "rounds_s": list(self.rounds),
             "fingerprint": dict(self.fingerprint),
             "stop_reason": self.stop_reason,
             "target_rel_ci": self.target_rel_ci,
             "elapsed_s": round(self.elapsed_s, 6),
-            "peak_memory_method": "tracemalloc peak during one extra, untimed call: the Python heap "
-                                  "and NumPy's allocations, not other native allocations",
+            "peak_memory_method": self.memory_method,
+            "timer": self.timer,
+            "device": self.device,
             "xdist_worker": self.xdist_worker,
             "notes": list(self.notes),
         }
@@ -331,6 +354,7 @@ def benchmark(
     allow_parallel: bool = False,
     measure_memory: bool = True,
     seed: int = 0,
+    price_per_hour: float | None = None,
 ) -> BenchResult:
     """Time ``fn(*args)`` (see the module docstring for how) and return a :class:`BenchResult`.
 
@@ -340,8 +364,10 @@ def benchmark(
     of it. ``max_time``: seconds for calibration and rounds. ``max_rounds``: at most
     :data:`MAX_KEPT_ROUNDS`. ``max_median_s`` / ``min_throughput``: optional limits that fail
     the check. ``allow_parallel``: measure under pytest-xdist with other workers anyway.
-    ``seed``: accepted for a stable signature (the measurement draws no random numbers; the
-    interval is exact, not bootstrapped). Pass keyword arguments with :func:`functools.partial`.
+    ``price_per_hour``: the machine's price, to record ``{name}.cost_per_million``
+    (:mod:`mlgate.perf.cost`). ``seed``: accepted for a stable signature (the measurement
+    draws no random numbers; the interval is exact, not bootstrapped). Pass keyword arguments
+    with :func:`functools.partial`.
     """
     if not isinstance(name, str) or not name.strip():
         raise TypeError(f"benchmark name must be a non-empty string, got {name!r}")
@@ -355,8 +381,13 @@ def benchmark(
     del seed
     name = name.strip()
     fp = machine_fingerprint()
+    if price_per_hour is not None:
+        from .cost import cost_per_million
+
+        cost_per_million(price_per_hour, 1.0)  # a bad price fails before anything runs
     common = dict(bench=name, batch_size=batch_size, fingerprint=fp, target_rel_ci=target_rel_ci,
-                  max_median_s=max_median_s, min_throughput=min_throughput)
+                  max_median_s=max_median_s, min_throughput=min_throughput,
+                  price_per_hour=price_per_hour)
     worker, parallel = _xdist_worker()
     notes: list[str] = []
     if worker is not None and parallel:
@@ -424,14 +455,34 @@ class BenchmarkFixture:
     failure for its failures) and returns the :class:`BenchResult`. ``name`` defaults to the
     test's name."""
 
-    def __init__(self, check: Callable[[BenchResult], Any], default_name: str) -> None:
+    def __init__(self, check: Callable[[Any], Any], default_name: str,
+                 price_per_hour: float | None = None) -> None:
         self._check = check
         self._default_name = default_name
-        self.results: list[BenchResult] = []
+        self._price = price_per_hour
+        self.results: list[Any] = []
 
     def __call__(self, fn: Callable[..., Any], *args: Any, name: str | None = None,
                  **options: Any) -> BenchResult:
+        options.setdefault("price_per_hour", self._price)
         result = benchmark(fn, *args, name=name or self._default_name, **options)
+        self.results.append(result)
+        self._check(result)
+        return result
+
+    def compare(self, candidate: Callable[..., Any], champion: Callable[..., Any], *args: Any,
+                name: str | None = None, **options: Any):
+        """Time ``candidate`` and ``champion`` interleaved, on this machine, now
+        (:func:`mlgate.perf.regression.interleaved`), and record the
+        :class:`~mlgate.perf.regression.RegressionResult`: metric ``{name}.median_ratio``
+        (candidate over champion, with its interval). The test fails when the candidate is
+        slower than ``1 + tolerance`` with statistical support; a policy can gate the same
+        metric with ``kind = "bound"``, ``on = "lower"``, ``max = 1.05``, or a
+        ``kind = "benchmark"`` rule, which prefers this in-job comparison to stored numbers."""
+        from .regression import interleaved
+
+        result = interleaved(candidate, champion, *args, name=name or self._default_name,
+                             **options)
         self.results.append(result)
         self._check(result)
         return result

@@ -41,11 +41,20 @@ no fingerprint (plain rounds), the evidence says the machine is unverified.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import statistics
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlgate.perf.bench import BenchResult, fingerprint_differences
+from mlgate.perf.bench import (
+    MAX_KEPT_ROUNDS,
+    BenchResult,
+    _time_round,
+    _xdist_worker,
+    fingerprint_differences,
+    median_rank_interval,
+)
 from mlgate.record import Interval, Metric
 
 #: the fewest rounds on either side for a comparison
@@ -117,9 +126,13 @@ class RegressionResult:
     n_baseline: int
     n_boot: int
     seed: int
-    machine: str  # "same", "different", "unverified"
+    machine: str  # "same", "different", "unverified", "interleaved"
     machine_differences: dict[str, tuple[Any, Any]]
     refused: str | None = None
+    method: str = "percentile bootstrap of the ratio of medians, independent resamples"
+    p_test: str = "Mann-Whitney U, one-sided (candidate slower)"
+    #: the paired rounds of an interleaved run (candidate, baseline), kept for the report
+    pairs: tuple[tuple[float, float], ...] = ()
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,15 +156,17 @@ class RegressionResult:
         return {
             "ratio": f(self.ratio), "interval": [f(self.low), f(self.high)], "level": self.level,
             "tolerance": self.tolerance, "alpha": self.alpha, "regressed": self.regressed,
-            "mann_whitney_p": f(self.mw_p), "mann_whitney_p_tolerance": f(self.mw_p_tolerance),
+            "p_value": f(self.mw_p), "p_value_tolerance": f(self.mw_p_tolerance),
+            "p_test": self.p_test,
             "candidate_median_s": f(self.candidate_median),
             "baseline_median_s": f(self.baseline_median),
             "n_candidate": self.n_candidate, "n_baseline": self.n_baseline,
             "n_boot": self.n_boot, "seed": self.seed,
-            "method": "percentile bootstrap of the ratio of medians, independent resamples",
+            "method": self.method,
             "machine": self.machine,
             "machine_differences": {k: list(v) for k, v in self.machine_differences.items()},
             "refused": self.refused,
+            "pairs_s": [list(p) for p in self.pairs[:MAX_KEPT_ROUNDS]],
         }
 
     def failures(self) -> list[str]:
@@ -161,8 +176,8 @@ class RegressionResult:
             return [f"{self.bench}: {100 * (self.ratio - 1):.1f}% slower than the baseline (median "
                     f"{self.candidate_median:.6g} s against {self.baseline_median:.6g} s per call); "
                     f"{100 * self.level:g}% interval of the ratio [{self.low:.4f}, {self.high:.4f}] "
-                    f"is above 1 + tolerance = {1 + self.tolerance:g} (Mann-Whitney p = "
-                    f"{self.mw_p:.3g}); speed it up, or raise the tolerance"]
+                    f"is above 1 + tolerance = {1 + self.tolerance:g} ({self.p_test.split(',')[0]} "
+                    f"p = {self.mw_p:.3g}); speed it up, or raise the tolerance"]
         return []
 
 
@@ -227,3 +242,141 @@ def regression(
         candidate_median=cand_med, baseline_median=base_med, n_candidate=x.size, n_baseline=y.size,
         n_boot=n_boot, seed=seed, machine=machine, machine_differences=diffs, refused=refused,
     )
+
+
+def interleaved(
+    candidate: Callable[..., Any],
+    baseline: Callable[..., Any],
+    *args: Any,
+    name: str,
+    tolerance: float = 0.05,
+    alpha: float = 0.01,
+    warmup: float = 0.1,
+    max_time: float = 4.0,
+    min_pairs: int = 20,
+    max_pairs: int = MAX_KEPT_ROUNDS,
+    target_rel_ci: float = 0.01,
+    min_round_s: float = 1e-3,
+    seed: int = 0,
+    allow_parallel: bool = False,
+    baseline_args: tuple[Any, ...] | None = None,
+) -> RegressionResult:
+    """Re-run the baseline (the champion) beside the candidate, on this machine, now.
+
+    Rounds alternate in pairs (candidate and baseline, in a seeded random order within each
+    pair), so drift of the machine (clock, thermal state, a neighbour's load) hits both sides
+    alike. Each side's calls per round are calibrated to last at least ``min_round_s``. The
+    statistic is the **median of the paired ratios** ``candidate_i / baseline_i`` with its exact
+    order-statistic interval at level ``1 - 2 alpha`` (a sign test: no distribution assumed, no
+    resampling). A regression is called when the interval's low end is above ``1 + tolerance``.
+    Pairs run until the interval is narrower than ``target_rel_ci``, or ``max_time`` seconds,
+    or ``max_pairs``; at least ``min_pairs``. The Wilcoxon signed-rank test of the log ratios
+    (``scipy.stats.wilcoxon``, one-sided) is reported as evidence.
+
+    ``baseline_args``: the baseline's arguments when they differ from the candidate's ``args``
+    (e.g. each model's own input). Under pytest-xdist with other workers the comparison is
+    refused, as for :func:`mlgate.perf.bench.benchmark`.
+
+    Example::
+
+        from mlgate.perf.regression import interleaved
+        r = interleaved(candidate.predict, champion.predict, X_batch, name="predict",
+                        tolerance=0.02)
+        mlgate.check(r)   # metric predict.median_ratio, gate it with a bound rule on "lower"
+    """
+    import random
+
+    import numpy as np
+    from scipy.stats import wilcoxon
+
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"interleaved: name must be a non-empty string, got {name!r}")
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5), got {alpha!r}")
+    if not MIN_ROUNDS <= min_pairs <= max_pairs <= MAX_KEPT_ROUNDS:
+        raise ValueError(f"{name}: need {MIN_ROUNDS} <= min_pairs ({min_pairs}) <= max_pairs "
+                         f"({max_pairs}) <= {MAX_KEPT_ROUNDS}")
+    name = name.strip()
+    base_args = args if baseline_args is None else tuple(baseline_args)
+    level = 1 - 2 * alpha
+    nan = math.nan
+    common = dict(bench=name, tolerance=tolerance, alpha=alpha, n_boot=0, seed=seed,
+                  machine_differences={},
+                  method="median of paired ratios (rounds interleaved in one process), exact "
+                         "order-statistic interval (sign test)",
+                  p_test="Wilcoxon signed-rank of log ratios, one-sided (candidate slower)")
+    worker, parallel = _xdist_worker()
+    if worker is not None and parallel and not allow_parallel:
+        return RegressionResult(
+            ratio=nan, low=nan, high=nan, level=level, mw_p=nan, mw_p_tolerance=nan,
+            candidate_median=nan, baseline_median=nan, n_candidate=0, n_baseline=0,
+            machine="interleaved", refused=(
+                f"{name}: not compared: this test runs on pytest-xdist worker {worker} beside other "
+                "workers, whose load skews timings. Run it serially (pytest -n 0, or a separate "
+                "`pytest -m performance -n 0`), or pass allow_parallel=True"), **common)
+
+    sides = ((candidate, args), (baseline, base_args))
+    # warm-up, alternating
+    deadline = time.perf_counter() + warmup
+    for fn, a in sides:
+        fn(*a)
+    while time.perf_counter() < deadline:
+        for fn, a in sides:
+            fn(*a)
+    # calibration, each side on its own
+    loops = []
+    for fn, a in sides:
+        n = 1
+        while True:
+            per_call = _time_round(fn, a, n)
+            if per_call * n >= min_round_s or n >= 1 << 30:
+                break
+            n = max(n * 2, math.ceil(1.2 * min_round_s / per_call) if per_call > 0 else 0)
+        loops.append(n)
+
+    rng = random.Random(seed)
+    pairs: list[tuple[float, float]] = []
+    begin = time.perf_counter()
+    next_check = min_pairs
+    while len(pairs) < max_pairs:
+        if len(pairs) >= min_pairs:
+            out_of_time = time.perf_counter() - begin >= max_time
+            if out_of_time or len(pairs) >= next_check:
+                low, high, med = _paired_interval(pairs, level)
+                if med > 0 and (high - low) / med < target_rel_ci:
+                    break
+                next_check = len(pairs) + max(1, len(pairs) // 20)
+            if out_of_time:
+                break
+        order = (0, 1) if rng.random() < 0.5 else (1, 0)
+        times = [0.0, 0.0]
+        for i in order:
+            fn, a = sides[i]
+            times[i] = _time_round(fn, a, loops[i])
+        pairs.append((times[0], times[1]))
+
+    low, high, ratio = _paired_interval(pairs, level)
+    logs = np.log(np.asarray([c / b for c, b in pairs]))
+    try:
+        p = float(wilcoxon(logs, alternative="greater").pvalue)
+        p_tol = float(wilcoxon(logs - math.log1p(tolerance), alternative="greater").pvalue)
+    except ValueError:  # all differences zero
+        p = p_tol = 1.0
+    return RegressionResult(
+        ratio=ratio, low=low, high=high, level=level, mw_p=p, mw_p_tolerance=p_tol,
+        candidate_median=statistics.median(c for c, _ in pairs),
+        baseline_median=statistics.median(b for _, b in pairs),
+        n_candidate=len(pairs), n_baseline=len(pairs), machine="interleaved",
+        pairs=tuple(pairs), **common)
+
+
+def _paired_interval(pairs: list[tuple[float, float]], level: float) -> tuple[float, float, float]:
+    """(low, high, median) of the paired ratios; the interval from exact order statistics."""
+    ratios = sorted(c / b for c, b in pairs)
+    ranks = median_rank_interval(len(ratios), level)
+    med = statistics.median(ratios)
+    if ranks is None:
+        return -math.inf, math.inf, med
+    return ratios[ranks[0]], ratios[ranks[1]], med
