@@ -12,15 +12,16 @@ Scale-out is locust's master/worker mode:
 * ``worker_mode="spawn"``: a ``--master --expect-workers N`` process and N ``--worker``
   processes, as on many machines (``README.md`` shows the multi-machine commands).
 
-What it measured is read from the ``--csv`` files: ``_stats.csv`` (request and failure counts,
-requests per second, the 50/95/99th percentiles) and ``_failures.csv`` (failure messages).
-``--json`` has no percentiles, and the exit code is 1 whenever any request failed: that is a
-result, not a crash.
+What it measured is read from ``mlgate-stats.json``, which the shipped locustfile writes from
+locust's own end-of-run statistics as the master quits (request and failure counts, requests
+per second, the 50/95/99th percentiles, failure messages). Not from ``--csv``: locust rewrites
+``_stats.csv`` once a second on a timer and not at exit, so it misses up to the last second of
+the run (those files are still written, for people). Not from ``--json``: it has no
+percentiles. The exit code is 1 whenever any request failed: that is a result, not a crash.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import json
 import math
@@ -43,6 +44,8 @@ STARTUP_ALLOWANCE_S = 90.0
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
             "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 LOG_TAIL = 3000
+#: what the locustfile writes as locust quits (see mlgate_locust.locustfile)
+STATS_FILE = "mlgate-stats.json"
 
 
 def strip_credentials(url: str) -> str:
@@ -145,47 +148,24 @@ class LoadRun:
         return self.rows.get(name) or RowStats.empty(name)
 
 
-def _float(value: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
-def read_stats(prefix: Path) -> dict[str, RowStats]:
-    """The rows of ``<prefix>_stats.csv`` by name (``Aggregated`` included)."""
-    rows: dict[str, RowStats] = {}
-    with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as fh:
-        for rec in csv.DictReader(fh):
-            requests = int(_float(rec.get("Request Count", "0")) or 0)
-
-            def nan_if_empty(value: float, requests: int = requests) -> float:
-                return value if requests else math.nan
-
-            rows[rec["Name"]] = RowStats(
-                name=rec["Name"],
-                requests=requests,
-                failures=int(_float(rec.get("Failure Count", "0")) or 0),
-                rps=_float(rec.get("Requests/s", "nan")),
-                p50_ms=nan_if_empty(_float(rec.get("50%", "nan"))),
-                p95_ms=nan_if_empty(_float(rec.get("95%", "nan"))),
-                p99_ms=nan_if_empty(_float(rec.get("99%", "nan"))),
-                mean_ms=nan_if_empty(_float(rec.get("Average Response Time", "nan"))),
-                max_ms=nan_if_empty(_float(rec.get("Max Response Time", "nan"))),
-            )
-    return rows
-
-
-def read_failures(prefix: Path, limit: int = 5) -> tuple[str, ...]:
-    """The first ``limit`` distinct failure messages, most frequent first, with their counts."""
-    try:
-        with open(f"{prefix}_failures.csv", newline="", encoding="utf-8") as fh:
-            recs = list(csv.DictReader(fh))
-    except OSError:
-        return ()
-    recs.sort(key=lambda r: -int(_float(r.get("Occurrences", "0")) or 0))
-    return tuple(f"{r.get('Name')}: {r.get('Error', '')[:300]} (x{r.get('Occurrences')})"
-                 for r in recs[:limit])
+def read_stats(out_dir: Path) -> tuple[dict[str, RowStats], tuple[str, ...]]:
+    """The rows of ``mlgate-stats.json`` (written by the locustfile as locust quits) by name,
+    ``Aggregated`` included, and the most frequent failure messages with their counts."""
+    with open(out_dir / STATS_FILE, encoding="utf-8") as fh:
+        data = json.load(fh)
+    rows = {}
+    for rec in data["rows"]:
+        rows[rec["name"]] = RowStats(
+            name=rec["name"], requests=int(rec["requests"]), failures=int(rec["failures"]),
+            rps=_num(rec["rps"]), p50_ms=_num(rec["p50_ms"]), p95_ms=_num(rec["p95_ms"]),
+            p99_ms=_num(rec["p99_ms"]), mean_ms=_num(rec["mean_ms"]), max_ms=_num(rec["max_ms"]))
+    samples = tuple(f"{e['name']}: {e['error']} (x{e['occurrences']})"
+                    for e in data.get("errors", [])[:5])
+    return rows, samples
 
 
 def read_shadow(out_dir: Path) -> dict[str, Any] | None:
@@ -273,8 +253,8 @@ def run_locust(spec: LoadSpec) -> LoadRun:
     :class:`LoadRun` then has no rows and says why in ``error`` (with locust's log tail)."""
     spec.validate()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
-    for old in spec.out_dir.glob("shadow-*.json"):
-        old.unlink()
+    for old in [*spec.out_dir.glob("shadow-*.json"), spec.out_dir / STATS_FILE]:
+        old.unlink(missing_ok=True)
     prefix = spec.out_dir / "locust"
     env = clean_env(spec)
     procs: list[tuple[subprocess.Popen, Path]] = []
@@ -310,16 +290,15 @@ def run_locust(spec: LoadSpec) -> LoadRun:
         return LoadRun(spec, None, wall, error=(
             f"locust did not finish within {spec.timeout:.0f} s and was killed; its log:\n{tail}"))
     try:
-        rows = read_stats(prefix)
-    except (OSError, KeyError, csv.Error) as exc:
+        rows, samples = read_stats(spec.out_dir)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         return LoadRun(spec, exit_code, wall, error=(
-            f"locust exited with {exit_code} and wrote no readable {prefix.name}_stats.csv "
-            f"({exc}); its log:\n{tail}"))
+            f"locust exited with {exit_code} and left no readable {STATS_FILE} ({exc}); its "
+            f"log:\n{tail}"))
     error = None
     if exit_code not in (0, 1):  # 1: some requests failed, which the stats show
         error = f"locust exited with {exit_code}; its log:\n{tail}"
     elif rows.get("Aggregated", RowStats.empty("")).requests == 0:
         error = ("locust made no requests (is the endpoint up, the data non-empty?); its log:\n"
                  + tail)
-    return LoadRun(spec, exit_code, wall, rows, read_failures(prefix), error,
-                   read_shadow(spec.out_dir))
+    return LoadRun(spec, exit_code, wall, rows, samples, error, read_shadow(spec.out_dir))
