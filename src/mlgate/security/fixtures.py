@@ -8,6 +8,23 @@ import pytest  # noqa: F401  (the fixtures below use it)
 
 # -- model-file scanning ------------------------------------------------------------------------
 
+@pytest.fixture
+def mlgate_scan(mlgate):
+    """Scan model files without loading them and record the result (see
+    :mod:`mlgate.security.scan`): ``mlgate_scan("models/model.pt", allow=["pkg.MyNet"])``
+    (a path, or a list of paths and folders) judges every global the pickles would import
+    against the allowlist plus ``allow``, records ``scan_findings`` (threshold 0) and each
+    file's SHA-256, fails the test with one line per finding, and returns the ``ScanResult``.
+    Options ``max_depth``, ``max_bytes`` and ``max_members`` bound nested archives."""
+
+    def run(paths, allow=(), **limits):
+        from .scan import scan
+
+        return mlgate.check(scan(paths, extra_allow=allow, **limits))
+
+    return run
+
+
 # -- adversarial robustness and membership inference --------------------------------------------
 
 @pytest.fixture
