@@ -434,13 +434,27 @@ def redact_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return redact_obj(records)
 
 
+def _quotas(max_examples: int, mutations: tuple[str, ...], valid_share: float) -> dict[str, int]:
+    """Examples per kind: ``valid_share`` of ``max_examples`` for valid batches (one at least),
+    the rest shared evenly by the mutations (the first ones get the remainder)."""
+    if not mutations:
+        return {"valid": max_examples}
+    valid = min(max_examples, max(1, round(max_examples * valid_share)))
+    rest = max_examples - valid
+    share, extra = divmod(rest, len(mutations))
+    out = {"valid": valid}
+    for i, kind in enumerate(mutations):
+        if share + (i < extra):
+            out[kind] = share + (i < extra)
+    return out
+
+
 def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examples: int,
          seed: int, batch_sizes: Iterable[int], huge_rows: int, mutations: Iterable[str],
          valid_share: float, shrink: bool, max_crash_rate: float, name: str,
          statuses: Counter | None = None, caught: list[int] | None = None) -> FuzzResult:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
-    from hypothesis import strategies as st
 
     from mlgate.model.intervals import wilson
 
@@ -455,8 +469,7 @@ def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examp
     if max_examples < 1:
         raise InputError(f"max_examples must be >= 1, got {max_examples}")
     # valid batches take ``valid_share`` of the draws, the mutations share the rest evenly
-    n_mut = max(1, round(len(chosen) * valid_share / max(1e-9, 1 - valid_share)))
-    kinds = ("valid",) * n_mut + chosen if chosen else ("valid",)
+    quota = _quotas(max_examples, chosen, valid_share)
     case_of = _cases(schema, sizes)
     by_kind: dict[str, Counter] = {}
     reasons: Counter = Counter()
@@ -481,19 +494,17 @@ def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examp
     base = dict(database=None, deadline=None, derandomize=False, print_blob=False,
                 suppress_health_check=list(HealthCheck))
 
-    @hseed(seed)
-    @settings(max_examples=max_examples, phases=[Phase.generate], **base)
-    @given(st.data())
-    def explore(data: Any) -> None:
-        # the kinds take turns (drawing them would let Hypothesis skew the mix)
-        kind = kinds[drawn[0] % len(kinds)]
-        drawn[0] += 1
-        case = data.draw(case_of(kind), label=kind)
-        record(case, call(case))
+    # one Hypothesis run per kind, each with its quota of examples (drawing the kind inside one
+    # run would let Hypothesis skew the mix towards the kinds that draw least data)
+    for kind, n in quota.items():
 
-    drawn = [0]
+        @hseed(seed)
+        @settings(max_examples=n, phases=[Phase.generate], **base)
+        @given(case_of(kind))
+        def explore(case: Case) -> None:
+            record(case, call(case))
 
-    explore()
+        explore()
     # one huge valid batch, once (too costly to draw again and again)
     if huge_rows > 0 and biggest_valid:
         import pandas as pd
@@ -505,6 +516,7 @@ def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examp
         record(case, call(case))
     calls = sum(sum(c.values()) for c in by_kind.values())
     crashes = sum(c["crash"] for c in by_kind.values())
+    seen_statuses = dict(statuses or {})  # the shrinking run's calls are not counted
     if shrink and crashes and best and best[0][0].kind != "huge":
 
         @hseed(seed)
@@ -527,7 +539,7 @@ def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examp
         target=target, calls=calls, crashes=crashes, errors=errors,
         by_kind={k: {o: int(c[o]) for o in ("ok", "error", "crash")}
                  for k, c in sorted(by_kind.items())},
-        reasons=top, statuses=dict(sorted((statuses or {}).items())),
+        reasons=top, statuses=dict(sorted(seen_statuses.items())),
         minimal=_minimal(*best[0]) if best else None, interval=(low, high), seed=seed,
         max_examples=max_examples, max_crash_rate=max_crash_rate,
         warnings=caught[0] if caught else 0, name=name)
