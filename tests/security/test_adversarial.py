@@ -32,8 +32,17 @@ from mlgate.security.adversarial import (
 EPSILONS = (0.0, 0.05, 0.1, 0.2)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: these models are tiny, and the test machines are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
-def digits():
+def digits(one_thread):
     """A seeded 64-64-10 MLP on the digits (8x8 images scaled to [0, 1]); the last 297 rows are
     the test set. Inputs are images (N, 1, 8, 8), as torchattacks' L2 attack expects."""
     data = load_digits()
@@ -43,7 +52,7 @@ def digits():
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
                               torch.nn.Linear(64, 10))
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    for _ in range(20):
+    for _ in range(12):
         for i in range(0, 1500, 100):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(net(X[i:i + 100]), y[i:i + 100]).backward()
