@@ -11,7 +11,8 @@ stored as text included) for these kinds:
                           bare digit runs are never phones (too many false positives)
 ``payment_card``          13 to 19 digits, optionally grouped by spaces or dashes, with a known
                           issuer prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay,
-                          Maestro) and a valid Luhn check digit
+                          UnionPay) and a valid Luhn check digit; a column whose cells are
+                          such numbers that mostly fail Luhn holds identifiers (noted, not counted)
 ``iban``                  the country's IBAN length (:data:`IBAN_LENGTHS`, 76 countries) and the
                           ISO 13616 mod-97 checksum
 ``us_ssn``                US social security numbers written ``123-45-6789``, without the numbers
@@ -124,8 +125,11 @@ PATTERNS: dict[str, str] = {
 KINDS: tuple[str, ...] = tuple(PATTERNS)
 _COMPILED = {kind: re.compile(p) for kind, p in PATTERNS.items()}
 
-_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|"
-                          r"6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8]\d)|3(?:0[0-5]|[689])|5[06-9])")
+_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|36|"
+                          r"6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8]\d))")
+#: a column with at least this many card-shaped numbers of which fewer than half pass the Luhn
+#: check holds identifiers, not cards (random digits pass it 1 time in 10, real cards always)
+MIN_CARD_CANDIDATES = 20
 _PLACEHOLDER = re.compile(r"(?i)^(?:\$\{?\w*\}?|<[^>]*>|\{\{.*\}\}|\*+|x+|changeme|password\d*|"
                           r"secret|none|null|true|false|redacted|example\w*|your[_-]?\w+|%\(\w+\)s)$")
 
@@ -215,15 +219,21 @@ def _secret_valid(matches: list[str]) -> list[bool]:
     return out
 
 
+def card_check(values: list[str]) -> tuple[list[bool], int]:
+    """Which candidates are card numbers (length, issuer prefix, grouping, Luhn), and how many
+    had a card's shape before the Luhn check."""
+    digits = _digits(values)
+    shaped = [13 <= len(d) <= 19 and bool(_CARD_PREFIX.match(d))
+              and (v.count(" ") + v.count("-") == 0 or _groups_ok(v)) for v, d in
+              zip(values, digits, strict=True)]
+    luhn = luhn_valid(digits)
+    return [bool(a and b) for a, b in zip(shaped, luhn, strict=True)], sum(shaped)
+
+
 def _validate(kind: str, values: list[str]) -> list[bool]:
     """Which candidates of ``kind`` are real findings."""
     if kind == "payment_card":
-        digits = _digits(values)
-        shaped = [13 <= len(d) <= 19 and bool(_CARD_PREFIX.match(d))
-                  and (v.count(" ") + v.count("-") == 0 or _groups_ok(v)) for v, d in
-                  zip(values, digits, strict=True)]
-        luhn = luhn_valid(digits)
-        return [bool(a and b) for a, b in zip(shaped, luhn, strict=True)]
+        return card_check(values)[0]
     if kind == "iban":
         return [bool(x) for x in iban_valid([v.replace(" ", "") for v in values])]
     if kind == "phone":
@@ -400,9 +410,31 @@ def _text_columns(frame: Any, columns: Iterable[str] | None) -> list[Any]:
     return out
 
 
-def _scan_column(series: Any, kinds: tuple[str, ...], max_chars: int) -> dict[str, tuple[
-        Any, list[str]]]:
-    """``{kind: (row positions of the findings, the raw matched values)}`` for one column."""
+def _cards_of(buffer: str, matches: list[tuple[int, str]], values: list[str],
+              notes: list[str]) -> tuple[list[bool], int]:
+    """Card findings among the candidates. Numbers that fill a whole cell are judged as a column:
+    with :data:`MIN_CARD_CANDIDATES` of them or more and fewer than half passing the Luhn check
+    they are identifiers (random digits pass 1 in 10, real cards always) and are set aside, with
+    a note. Numbers inside text are judged one by one."""
+    keep, _ = card_check(values)
+    whole = [(o == 0 or buffer[o - 1] == _SEP)
+             and (o + len(v) == len(buffer) or buffer[o + len(v)] == _SEP)
+             for o, v in matches]
+    cells = [v for v, w in zip(values, whole, strict=True) if w]
+    if len(cells) >= MIN_CARD_CANDIDATES:
+        passed, shaped = card_check(cells)
+        if shaped >= MIN_CARD_CANDIDATES and sum(passed) < shaped / 2:
+            notes.append(f"{shaped} cells hold a card-shaped number, of which {sum(passed)} pass "
+                         "the Luhn check (random digits pass 1 in 10, real cards always): taken "
+                         "for identifiers, not counted as payment_card")
+            keep = [k and not w for k, w in zip(keep, whole, strict=True)]
+    return keep, len(cells)
+
+
+def _scan_column(series: Any, kinds: tuple[str, ...], max_chars: int,
+                 notes: list[str]) -> dict[str, tuple[Any, list[str]]]:
+    """``{kind: (row positions of the findings, the raw matched values)}`` for one column;
+    appends to ``notes`` what was set aside."""
     import numpy as np
 
     text = series.dropna()
@@ -419,7 +451,10 @@ def _scan_column(series: Any, kinds: tuple[str, ...], max_chars: int) -> dict[st
         if not matches:
             continue
         values = [v for _, v in matches]
-        keep = _validate(kind, values)
+        if kind == "payment_card":
+            keep, _ = _cards_of(buffer, matches, values, notes)
+        else:
+            keep = _validate(kind, values)
         offsets = np.array([o for (o, _), k in zip(matches, keep, strict=True) if k],
                            dtype=np.int64)
         kept = [v for v, k in zip(values, keep, strict=True) if k]
@@ -489,7 +524,11 @@ def scan(
         per_kind: dict[str, list[Any]] = {}
         for start in range(0, scanned, CHUNK_ROWS):
             chunk = series.iloc[start:start + CHUNK_ROWS]
-            for kind, (positions, values) in _scan_column(chunk, chosen, max_chars).items():
+            said: list[str] = []
+            found = _scan_column(chunk, chosen, max_chars, said)
+            notes.extend(f"column {column!r}, rows {start}-{start + len(chunk) - 1}: {n}"
+                         for n in said)
+            for kind, (positions, values) in found.items():
                 acc = per_kind.setdefault(kind, [[], [], 0])
                 acc[0].append(positions + start)
                 if len(acc[1]) < MAX_EXAMPLES:
