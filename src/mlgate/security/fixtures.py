@@ -61,3 +61,44 @@ def mlgate_membership(mlgate):
 
 
 # -- privacy scanning and input fuzzing ---------------------------------------------------------
+
+@pytest.fixture
+def mlgate_privacy(mlgate):
+    """Scan a data set for personal data and secrets and record the result (see
+    :mod:`mlgate.security.privacy`): ``mlgate_privacy(frame, allow={"contact": ["email"]})``
+    counts e-mails, phones, payment cards (Luhn), IBANs (mod-97), US SSNs, UK NINOs, IP
+    addresses and API keys/tokens per column, records ``privacy.findings`` (threshold
+    ``max_findings``, 0) with masked examples only, fails the test with one line per finding and
+    returns the ``PrivacyResult``."""
+
+    def run(frame, **options):
+        from .privacy import scan
+
+        return mlgate.check(scan(frame, **options))
+
+    return run
+
+
+@pytest.fixture
+def mlgate_fuzz(mlgate):
+    """Fuzz a model with valid and broken inputs drawn from a pandera schema and record the crash
+    rate (see :mod:`mlgate.security.fuzz`): ``mlgate_fuzz(model, "schema.yaml",
+    exclude=["target"], max_examples=100, seed=0)``. ``model``: a predict function, an object
+    with ``predict_proba`` or ``predict`` (a scikit-learn model, a pyfunc), or the URL of a
+    served model (``http://127.0.0.1:5001/invocations``; ``protocol="mlflow"``, ``"records"``).
+    Records ``fuzz.crash_rate`` (threshold ``max_crash_rate``, 0) with the minimal failing input,
+    fails the test on a crash and returns the ``FuzzResult``."""
+
+    def run(target, schema, **options):
+        from .fuzz import fuzz, fuzz_http
+
+        if isinstance(target, str):
+            return mlgate.check(fuzz_http(target, schema, **options))
+        if not callable(target):
+            target = getattr(target, "predict_proba", None) or getattr(target, "predict", None)
+            if target is None:
+                raise TypeError("mlgate_fuzz: pass a predict function, a model with predict() "
+                                "or predict_proba(), or the URL of a served model")
+        return mlgate.check(fuzz(target, schema, **options))
+
+    return run
