@@ -304,7 +304,10 @@ def _u(fmt: str, data: bytes) -> int:
 def _decode_quoted(line: bytes, off: int) -> Any:
     """The argument of protocol 0 ``STRING``: a quoted, backslash-escaped literal."""
     if len(line) >= 2 and line[0] == line[-1] and line[:1] in (b"'", b'"'):
-        raw = codecs.escape_decode(line[1:-1])[0]
+        try:
+            raw = codecs.escape_decode(line[1:-1])[0]
+        except ValueError:
+            raise Malformed("invalid escape in a STRING argument", off) from None
     else:
         raise Malformed("STRING argument is not quoted", off)
     return _ascii(raw)

@@ -340,7 +340,13 @@ def scan_file(path: str | os.PathLike, *, allow: frozenset[str],
         size = fh.tell()
         fh.seek(0)
         ctx = _Context(allow, max_depth, Budget(max_bytes), max_members)
-        fmt = ctx.seekable(fh, size, str(path), 0, path.name)
+        try:
+            fmt = ctx.seekable(fh, size, str(path), 0, path.name)
+        except Exception as exc:  # noqa: BLE001 - fail closed: a scanner error is a finding
+            fmt = "?"
+            ctx.find("malformed", "high", str(path), None,
+                     f"the scanner could not read the file ({type(exc).__name__}: {exc})",
+                     "do not load it until it scans clean; report the file to mlgate")
     calls = tuple(Call(callee, opcode, n, *ctx.call_first[(callee, opcode)])
                   for (callee, opcode), n in ctx.call_counts.most_common())
     return FileScan(
@@ -639,9 +645,13 @@ class _Context:
             nbytes = int(np.dtype(descr).itemsize)
             for dim in shape:
                 nbytes *= int(dim)
-            stream.skip(nbytes)
-        except (ImportError, TypeError, ValueError):
+            if nbytes < 0:
+                raise ValueError("negative size")
+        except (ImportError, TypeError, ValueError, OverflowError):
+            self.malformed(where, 0, "the .npy header names no valid dtype and shape")
             return "npy"
+        try:
+            stream.skip(nbytes)
         except Truncated as exc:
             self.malformed(where, exc.offset, "the array data is shorter than its header says")
             return "npy"
