@@ -102,6 +102,10 @@ class ModelServer:
         if self.tracking_uri:
             env["MLFLOW_TRACKING_URI"] = self.tracking_uri
         env.setdefault("PYTHONWARNINGS", "ignore")
+        # MLflow runs `bash -c "exec uvicorn …"`: this interpreter's scripts must be on PATH even
+        # when the virtual environment is not activated (else: exit code 127)
+        bindir = os.path.dirname(sys.executable)
+        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as fh:
             self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=env,
