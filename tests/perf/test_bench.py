@@ -101,8 +101,9 @@ def test_max_rounds_and_min_rounds():
 
 
 def test_result_is_a_check_result_with_json_evidence():
+    # min_rounds: enough for the median's interval even when a loaded machine stops on time
     r = benchmark(sorted, list(range(500, 0, -1)), name="sort", batch_size=500, warmup=0.01,
-                  max_time=0.3, max_median_s=10.0, min_throughput=1.0)
+                  max_time=0.3, min_rounds=10, max_median_s=10.0, min_throughput=1.0)
     assert isinstance(r, CheckResult)
     assert r.name == "benchmark.sort"
     m = {x.name: x for x in r.metrics()}

@@ -10,6 +10,14 @@ from mlgate.perf.bench import benchmark
 from mlgate.perf.cost import cost_per_million, parse_price
 
 
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch):
+    """Inner runs must not inherit the outer xdist worker's environment: the benchmark would
+    rightly refuse to measure beside other workers."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+
+
 def test_formula():
     # $3.60 an hour at 1,000 predictions a second: 3.6M predictions an hour cost $3.60
     assert cost_per_million(3.6, 1000.0) == pytest.approx(1.0)

@@ -14,6 +14,14 @@ from mlgate.perf.gpu import GpuSpec, parse_mark, probe, resolve_without_gpu
 GPU = probe().available
 pytestmark = pytest.mark.skipif(GPU, reason="these tests cover the paths without a CUDA GPU")
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch):
+    """Inner runs must not inherit the outer xdist worker's environment: the benchmark would
+    rightly refuse to measure beside other workers."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+
 TEST_FILE = """
 import pytest
 
