@@ -100,7 +100,64 @@ def build_parser() -> argparse.ArgumentParser:
         "to edit (tighten the checks) and commit; tests then validate data against it.")
     infer.add_argument("data", metavar="DATA", help="reference data: .csv, .tsv or .parquet")
     infer.add_argument("-o", "--output", metavar="PATH", help="YAML to write (default: stdout)")
+    _scan_parser(sub)
     return parser
+
+
+# -- mlgate scan ----------------------------------------------------------------------------------
+
+SCAN_EPILOG = """\
+exit codes of `mlgate scan`:
+  0  clean       every file's imports are on the allowlist
+  1  findings    an unknown or dangerous import, a malformed stream, a polyglot, an archive limit
+  2  input error a path that does not exist or cannot be read
+
+examples:
+  mlgate scan models/model.pt models/pipeline.joblib
+  mlgate scan models/ --allow mypkg.features.Clipper --json > scan.json
+
+Nothing is loaded: the files are read statically, and each file's SHA-256 is printed so the
+artifact that was scanned can be pinned.
+"""
+
+
+def _scan_parser(sub) -> None:
+    scan = sub.add_parser(
+        "scan", help="scan model files (pickle, PyTorch, joblib, NumPy, archives) without "
+        "loading them", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SCAN_EPILOG,
+        description="Report every import and call the pickles in the files would make, judged "
+        "against an allowlist of what scikit-learn, NumPy, PyTorch and friends really pickle.")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    scan.add_argument("--allow", action="append", default=[], metavar="MODULE.NAME",
+                      help="also allow this global (repeatable), e.g. mypkg.models.Net")
+    scan.add_argument("--json", action="store_true", help="print the result as JSON")
+    scan.add_argument("--max-depth", type=int, default=None, metavar="N",
+                      help="levels of nested archives to open (default: 5)")
+    scan.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                      help="bytes archives may unpack per file (default: 4 GiB)")
+
+
+def cmd_scan(args) -> int:
+    from .security.scan import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, scan
+
+    result = scan(args.paths, extra_allow=args.allow,
+                  max_depth=DEFAULT_MAX_DEPTH if args.max_depth is None else args.max_depth,
+                  max_bytes=DEFAULT_MAX_BYTES if args.max_bytes is None else args.max_bytes)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, allow_nan=False))
+    else:
+        for file in result.files:
+            status = "ok  " if file.clean else "FAIL"
+            print(f"{status} {file.path}  sha256:{file.sha256}  {file.format}")
+            for finding in file.findings:
+                print(f"     {finding.line()}")
+        n = len(result.findings)
+        bad = sum(not f.clean for f in result.files)
+        print(f"mlgate scan: {len(result.files)} file(s), {n} finding(s) in {bad} file(s)")
+        if any(f.recommendation for f in result.files):
+            print("  note: pickle-based files run code when loaded; prefer safetensors, ONNX "
+                  "or skops")
+    return 0 if result.clean else 1
 
 
 def cmd_schema(args) -> int:
@@ -268,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commands: dict[str, Any] = {"gate": cmd_gate, "history": cmd_history,
                                 "rollback": cmd_rollback, "schema": cmd_schema,
-                                "report": cmd_report}
+                                "report": cmd_report, "scan": cmd_scan}
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT_ERROR
