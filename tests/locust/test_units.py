@@ -1,0 +1,128 @@
+"""The locust plugin's pure parts: request bodies, the median-difference interval, the stats
+file, the commands, the checks on a run that gave nothing. No locust process here."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from mlgate.errors import InputError
+from mlgate_locust.bodies import make_bodies
+from mlgate_locust.check import LoadResult, ShadowResult, Slo, median_difference_interval
+from mlgate_locust.runner import LoadRun, LoadSpec, commands, read_stats, strip_credentials
+from mlgate_locust.server import ModelServerError, wait_healthy
+
+
+def test_bodies_from_csv_json_and_frame(tmp_path, iris):
+    csv = tmp_path / "rows.csv"
+    iris.head(5).to_csv(csv, index=False)
+    split = [json.loads(b) for b in make_bodies(csv, batch_size=2)]
+    assert len(split) == 3
+    assert split[0]["dataframe_split"]["columns"] == list(iris.columns)
+    assert split[0]["dataframe_split"]["data"] == iris.head(2).to_numpy().tolist()
+    assert len(split[-1]["dataframe_split"]["data"]) == 1
+    frame = [json.loads(b) for b in make_bodies(iris.head(5), batch_size=2)]
+    assert frame == split
+    records = tmp_path / "rows.json"
+    records.write_text(iris.head(3).to_json(orient="records"))
+    (body,) = [json.loads(b) for b in make_bodies(records, batch_size=3, fmt="dataframe_records")]
+    assert body["dataframe_records"] == iris.head(3).to_dict(orient="records")
+    plain = [json.loads(b) for b in make_bodies(records, fmt="records")]
+    assert plain[0] == iris.head(1).to_dict(orient="records")
+
+
+def test_bodies_are_sampled_with_the_seed(iris):
+    a = make_bodies(iris, max_bodies=10, seed=1)
+    assert len(a) == 10 and a == make_bodies(iris, max_bodies=10, seed=1)
+    assert a != make_bodies(iris, max_bodies=10, seed=2)
+
+
+def test_bodies_refuse_bad_input(tmp_path):
+    with pytest.raises(InputError, match="no such data file"):
+        make_bodies(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("a,b\n")
+    with pytest.raises(InputError, match="no rows"):
+        make_bodies(tmp_path / "empty.csv")
+    with pytest.raises(InputError, match="body format 'xml'"):
+        make_bodies([{"a": 1}], fmt="xml")
+
+
+def test_median_difference_interval_is_distribution_free():
+    """Coverage of the order-statistic interval for the median of a skewed distribution."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    true_median = math.log(2)  # of Exp(1)
+    covered = 0
+    trials = 400
+    for _ in range(trials):
+        lo, hi = median_difference_interval(rng.exponential(size=30).tolist())
+        covered += lo <= true_median <= hi
+    assert covered / trials >= 0.93
+    assert all(math.isnan(v) for v in median_difference_interval([1.0, 2.0, 3.0]))
+    assert median_difference_interval([1, 2, 3, 4, 5, 6]) == (1, 6)  # coverage 1 - 2/64
+
+
+def test_strip_credentials():
+    assert strip_credentials("https://u:p@example.com:8443/x?token=t") == "https://example.com:8443/x"
+    assert strip_credentials("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_spec_validation_says_what_to_pass(tmp_path):
+    spec = LoadSpec("ftp://x", tmp_path / "b.jsonl", tmp_path, users=0, duration_s=0)
+    with pytest.raises(InputError) as err:
+        spec.validate()
+    assert "users=0: use 1 to 10000" in str(err.value)
+    assert "duration_s=0" in str(err.value) and "'ftp://x': must be an http(s) URL" in str(err.value)
+
+
+def test_commands_master_and_workers(tmp_path):
+    spec = LoadSpec("http://127.0.0.1:1", tmp_path / "b.jsonl", tmp_path, users=3, spawn_rate=3,
+                    duration_s=2.5, workers=2, worker_mode="spawn")
+    master, *workers = commands(spec, tmp_path / "locust", master_port=5557)
+    assert master[1:3] == ["-m", "locust"]
+    assert {"--headless", "--master", "--only-summary"} <= set(master)
+    assert master[master.index("-t") + 1] == "3s" and master[master.index("-u") + 1] == "3"
+    assert master[master.index("--expect-workers") + 1] == "2"
+    assert len(workers) == 2 and all("--worker" in w and "5557" in w for w in workers)
+    forked = commands(LoadSpec("http://h", tmp_path, tmp_path, workers=2), tmp_path / "l")
+    assert len(forked) == 1 and forked[0][-2:] == ["--processes", "2"]
+    for cmd in [master, *workers]:
+        assert "--json" not in cmd
+
+
+def test_stats_file_and_fail_closed(tmp_path):
+    (tmp_path / "mlgate-stats.json").write_text(json.dumps({"rows": [
+        {"name": "candidate", "method": "POST", "requests": 0, "failures": 0, "rps": 0.0,
+         "p50_ms": None, "p95_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None},
+    ], "errors": []}))
+    rows, samples = read_stats(tmp_path)
+    assert rows["candidate"].requests == 0 and math.isnan(rows["candidate"].p95_ms)
+    spec = LoadSpec("http://127.0.0.1:1", tmp_path / "b.jsonl", tmp_path)
+    result = LoadResult(LoadRun(spec, 0, 1.0, rows, samples), Slo(max_p95_ms=100))
+    values = {m.name: m.value for m in result.metrics()}
+    assert all(math.isnan(v) for v in values.values())
+    assert all(m.passed is False for m in result.metrics())  # NaN never passes, SLO or not
+    assert result.failures()
+    nothing = LoadRun(spec, 2, 1.0, error="locust exited with 2; its log:\nboom")
+    for res in (LoadResult(nothing), ShadowResult(nothing)):
+        assert all(math.isnan(m.value) for m in res.metrics())
+        assert res.failures() and "boom" in res.failures()[0]
+
+
+def test_wait_healthy_reports_the_log_of_a_server_that_died(tmp_path):
+    log = tmp_path / "server.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-c", "print('no such model: models:/x/1')"],
+                                stdout=fh, stderr=subprocess.STDOUT)
+    proc.wait(timeout=30)
+    with pytest.raises(ModelServerError) as err:
+        wait_healthy("http://127.0.0.1:9", timeout_s=30, proc=proc, log=log)
+    assert "exited with code 0" in str(err.value)
+    assert "no such model: models:/x/1" in str(err.value)
+    with pytest.raises(ModelServerError, match="did not answer .* within 0 s"):
+        wait_healthy("http://127.0.0.1:9", timeout_s=0.2)
