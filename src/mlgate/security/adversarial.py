@@ -521,7 +521,7 @@ def _run(model: Any, x: Any, y: Any, tb: Any, eps: float, norm: str, *, steps: i
 
 
 def fgsm(model: Any, X: Any, y: Any, eps: float, *, norm: str = "linf", clip: Any = None,
-         batch_size: int = 256, loss: Callable[[Any, Any], Any] | None = None) -> Any:
+         batch_size: int = 1024, loss: Callable[[Any, Any], Any] | None = None) -> Any:
     """The fast gradient (sign) method: adversarial examples for ``X`` (a float32 tensor on the
     model's device), one gradient step of size ``eps`` (L∞: its sign; L2: scaled to unit norm),
     then clipped to ``clip``.
@@ -549,7 +549,7 @@ def _step_size(step_size: Any, eps: float, steps: int) -> float:
 
 def pgd(model: Any, X: Any, y: Any, eps: float, *, norm: str = "linf", steps: int = 10,
         step_size: float | None = None, random_start: bool = True, seed: int = 0,
-        clip: Any = None, batch_size: int = 256,
+        clip: Any = None, batch_size: int = 1024,
         loss: Callable[[Any, Any], Any] | None = None) -> Any:
     """Projected gradient descent (Madry et al. 2018) in the L∞ or L2 ball of radius ``eps``:
     adversarial examples for ``X`` as a float32 tensor on the model's device. ``step_size``
@@ -581,7 +581,7 @@ def _predict_torch(model: Any, x: Any, batch_size: int) -> Any:
 def robustness(model: Any, X: Any, y: Any, *, attack: str = "pgd", eps: float,
                norm: str = "linf", steps: int = 10, step_size: float | None = None,
                random_start: bool = True, seed: int = 0, clip: Any = None,
-               batch_size: int = 256, loss: Callable[[Any, Any], Any] | None = None,
+               batch_size: int = 1024, loss: Callable[[Any, Any], Any] | None = None,
                min_robust_accuracy: float | None = None, level: float = 0.95,
                prefix: str = "") -> RobustnessResult:
     """Attack a torch classifier (logits out) with :func:`fgsm` or :func:`pgd` and measure its
