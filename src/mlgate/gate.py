@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from .bundle import Bundle, ModelRef, format_time, sha256_digest
-from .policy import BoundRule, ChampionRule, NoninferiorityRule, Policy
+from .policy import BenchmarkRule, BoundRule, ChampionRule, CostRule, NoninferiorityRule, Policy
 from .record import Metric, TestRecord, encode_float
 
 Verdict = Literal["promote", "reject", "needs-review"]
@@ -210,6 +210,10 @@ def decide(
             reasons.append(_champion(rule, metrics, baseline, bundle.model))
         elif isinstance(rule, NoninferiorityRule):
             reasons.append(_noninferiority(rule, metrics, baseline, bundle.model))
+        elif isinstance(rule, BenchmarkRule):
+            reasons.append(_benchmark(rule, bundle, metrics, baseline))
+        elif isinstance(rule, CostRule):
+            reasons.append(_cost(rule, metrics))
         else:  # pragma: no cover - parse_policy only builds known kinds
             reasons.append(Reason(rule.id, "fail", f"unknown rule kind {rule.kind!r}"))
     champion = baseline.model if baseline else None
@@ -494,3 +498,104 @@ def _noninferiority(rule: NoninferiorityRule, metrics: dict, baseline: Baseline 
         return Reason(rule.id, "review", f"the interval straddles the margin: {shown}", **common)
     return Reason(rule.id, "pass", f"not worse than the champion by more than the margin: {shown}",
                   **common)
+
+
+def _evidence(tests: Iterable[TestRecord], key: str) -> tuple[TestRecord, Any] | str:
+    """The one usable test that kept evidence ``key``, or why there is none."""
+    found = [(t, t.evidence[key]) for t in tests if key in t.evidence]
+    if not found:
+        return f"no test recorded {key!r}"
+    if len(found) > 1:
+        return (f"{key!r} was recorded by {len(found)} tests "
+                f"({', '.join(t.nodeid for t, _ in found[:3])}); give each benchmark its own name")
+    test, data = found[0]
+    if test.outcome not in USABLE_OUTCOMES:
+        return f"{key!r} comes from {test.nodeid}, which was {test.outcome}"
+    return test, data
+
+
+def _benchmark(rule: BenchmarkRule, bundle: Bundle, metrics: dict,
+               baseline: Baseline | None) -> Reason:
+    """Speed against the champion: the in-job interleaved comparison when the bundle has one,
+    else the candidate's rounds against the champion bundle's (same machine only)."""
+    paired = _evidence(bundle.tests, f"regression.{rule.metric}")
+    if not isinstance(paired, str) and paired[1].get("machine") == "interleaved":
+        found = _one_metric(f"{rule.metric}.median_ratio", metrics, rule.id)
+        if isinstance(found, Reason):
+            return found
+        iv = found.interval
+        if iv is None or not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+            return Reason(rule.id, "fail", f"{rule.metric}.median_ratio has no finite interval",
+                          observed=found.value)
+        return _speed_verdict(rule, found.value, iv.low, iv.high, iv.level,
+                              "champion re-run interleaved in this job")
+    cand = _evidence(bundle.tests, f"benchmark.{rule.metric}")
+    if isinstance(cand, str):
+        return Reason(rule.id, "fail", f"the candidate's benchmark is missing: {cand}; time it with "
+                      f"mlgate_benchmark(..., name={rule.metric!r})")
+    if baseline is None:
+        return Reason(rule.id, "review", "no baseline source: the champion's benchmark was not "
+                      "looked up (a registry plugin, or --baseline), and the bundle has no "
+                      f"interleaved comparison (mlgate_benchmark.compare(..., name={rule.metric!r}))")
+    if baseline.model is None:
+        return Reason(rule.id, "pass", f"no champion yet: benchmark {rule.metric!r} is not compared")
+    if bundle.model == baseline.model:
+        return Reason(rule.id, "pass", f"{bundle.model} is the champion itself")
+    champ_bundle = baseline.bundle
+    if champ_bundle is None or not champ_bundle.digest_ok:
+        why = baseline.note or ("its evidence was not found" if champ_bundle is None
+                                else "its bundle digest does not match")
+        return Reason(rule.id, "review", f"champion {baseline.model}: {why}; cannot compare "
+                      f"benchmark {rule.metric!r}")
+    champ = _evidence(champ_bundle.tests, f"benchmark.{rule.metric}")
+    if isinstance(champ, str):
+        return Reason(rule.id, "review", f"champion {baseline.model}: {champ}; re-run it beside the "
+                      "candidate with mlgate_benchmark.compare")
+    from .perf.regression import regression
+
+    try:
+        result = regression(cand[1], champ[1], tolerance=rule.tolerance, alpha=rule.alpha,
+                            name=rule.metric, allow_other_machine=rule.allow_other_machine)
+    except (ValueError, TypeError) as exc:
+        return Reason(rule.id, "fail", f"benchmark {rule.metric!r} cannot be compared: {exc}")
+    if result.refused:
+        return Reason(rule.id, "review", result.refused)
+    marked = "" if result.machine == "same" else f" (machine {result.machine})"
+    return _speed_verdict(rule, result.ratio, result.low, result.high, result.level,
+                          f"against champion {baseline.model}'s stored rounds{marked}")
+
+
+def _speed_verdict(rule: BenchmarkRule, ratio: float, low: float, high: float, level: float,
+                   how: str) -> Reason:
+    limit = 1 + rule.tolerance
+    shown = (f"{rule.metric}: candidate/champion median time = {_fmt(ratio)}, {_pct(level)} "
+             f"interval [{_fmt(low)}, {_fmt(high)}], tolerance {_fmt(rule.tolerance)}, {how}")
+    common = dict(observed=ratio, threshold=limit)
+    if low > limit:
+        return Reason(rule.id, "fail", f"slower than the champion beyond the tolerance: {shown}",
+                      **common)
+    if ratio > limit:
+        return Reason(rule.id, "review", f"looks slower than the tolerance allows, without "
+                      f"statistical support: {shown}", **common)
+    return Reason(rule.id, "pass", f"not slower than the champion beyond the tolerance: {shown}",
+                  **common)
+
+
+def _cost(rule: CostRule, metrics: dict) -> Reason:
+    from .perf.cost import cost_per_million
+
+    found = _one_metric(rule.metric, metrics, rule.id)
+    if isinstance(found, Reason):
+        return found
+    cost = cost_per_million(rule.price_per_hour, found.value * rule.predictions_per_unit)
+    shown = (f"{_fmt(cost)} per million predictions at {_fmt(rule.price_per_hour)} per hour and "
+             f"{rule.metric} = {_fmt(found.value)}"
+             + ("" if rule.predictions_per_unit == 1 else f" x {_fmt(rule.predictions_per_unit)}"))
+    if not math.isfinite(cost):
+        return Reason(rule.id, "fail", f"no cost: {rule.metric} = {_fmt(found.value)} is not a "
+                      "positive throughput", observed=cost)
+    if cost > rule.max_per_million:
+        return Reason(rule.id, "fail", f"{shown} is above the maximum {_fmt(rule.max_per_million)}",
+                      observed=cost, threshold=rule.max_per_million)
+    return Reason(rule.id, "pass", f"{shown} <= {_fmt(rule.max_per_million)}", observed=cost,
+                  threshold=rule.max_per_million)

@@ -28,6 +28,18 @@ Read from ``mlgate.toml`` (top level) or ``pyproject.toml`` (``[tool.mlgate]``):
     metric = "accuracy_vs_champion"
     margin = 0.01
 
+    [[rule]]                      # not slower than the champion (benchmark "predict")
+    kind = "benchmark"
+    metric = "predict"
+    tolerance = 0.05              # 5% slower is accepted; a regression also needs significance
+    alpha = 0.01
+
+    [[rule]]                      # cost per million predictions from a recorded throughput
+    kind = "cost"
+    metric = "predict.throughput"
+    price_per_hour = 3.06
+    max_per_million = 0.50
+
 Every error names the file, the key and the fix. Parsing is strict: an unknown key is an error,
 because a typo in a policy would otherwise silently switch a check off.
 """
@@ -87,9 +99,41 @@ class NoninferiorityRule:
     kind: str = "noninferiority"
 
 
-Rule = BoundRule | ChampionRule | NoninferiorityRule
+@dataclass(frozen=True)
+class BenchmarkRule:
+    """The candidate must not be slower than the champion on benchmark ``metric`` (its name, as
+    given to the benchmark fixture) by more than ``tolerance``, with statistical support at
+    ``alpha``. An interleaved re-run of the champion in the same job
+    (``mlgate_benchmark.compare``) is preferred; otherwise the candidate's rounds are compared
+    with those in the champion's bundle (:func:`mlgate.perf.regression.regression`), never
+    across machines unless ``allow_other_machine``."""
+
+    id: str
+    metric: str
+    tolerance: float = 0.05
+    alpha: float = 0.01
+    allow_other_machine: bool = False
+    kind: str = "benchmark"
+
+
+@dataclass(frozen=True)
+class CostRule:
+    """Cost per million predictions from a recorded throughput ``metric`` (predictions per
+    second, or requests per second times ``predictions_per_unit``) at ``price_per_hour``; it
+    must be at most ``max_per_million``."""
+
+    id: str
+    metric: str
+    price_per_hour: float = 0.0
+    max_per_million: float = 0.0
+    predictions_per_unit: float = 1.0
+    kind: str = "cost"
+
+
+Rule = BoundRule | ChampionRule | NoninferiorityRule | BenchmarkRule | CostRule
 RULE_KINDS: dict[str, type] = {"bound": BoundRule, "champion": ChampionRule,
-                               "noninferiority": NoninferiorityRule}
+                               "noninferiority": NoninferiorityRule, "benchmark": BenchmarkRule,
+                               "cost": CostRule}
 
 
 @dataclass(frozen=True)
@@ -293,6 +337,40 @@ def _parse_rule(raw: Any, key: str, err) -> Rule:
         if on not in BOUND_ON:
             raise err(f"{key}.on", f"must be one of {BOUND_ON}, got {on!r}")
         return BoundRule(id=rid, metric=metric, min=lo, max=hi, on=on)
+    if kind == "benchmark":
+        _no_unknown(raw, {"kind", "id", "metric", "tolerance", "alpha", "allow_other_machine"},
+                    key, err)
+        tol = _number(raw, "tolerance", err, key)
+        tol = 0.05 if tol is None else tol
+        if tol < 0:
+            raise err(f"{key}.tolerance", f"must be >= 0, got {tol}",
+                      "the slowdown accepted, e.g. tolerance = 0.05 for 5%")
+        alpha = _number(raw, "alpha", err, key)
+        alpha = 0.01 if alpha is None else alpha
+        if not 0 < alpha < 0.5:
+            raise err(f"{key}.alpha", f"must be between 0 and 0.5, got {alpha}",
+                      "the one-sided error of calling a regression, e.g. alpha = 0.01")
+        other = raw.get("allow_other_machine", False)
+        if not isinstance(other, bool):
+            raise err(f"{key}.allow_other_machine", f"must be true or false, got {other!r}")
+        return BenchmarkRule(id=rid, metric=metric, tolerance=tol, alpha=alpha,
+                             allow_other_machine=other)
+    if kind == "cost":
+        _no_unknown(raw, {"kind", "id", "metric", "price_per_hour", "max_per_million",
+                          "predictions_per_unit"}, key, err)
+        values = {}
+        for name, example in (("price_per_hour", "3.06"), ("max_per_million", "0.50")):
+            value = _number(raw, name, err, key)
+            if value is None or value < 0:
+                raise err(f"{key}.{name}", f"a cost rule needs {name} >= 0, got {value}",
+                          f"e.g. {name} = {example}")
+            values[name] = value
+        per_unit = _number(raw, "predictions_per_unit", err, key)
+        per_unit = 1.0 if per_unit is None else per_unit
+        if per_unit <= 0:
+            raise err(f"{key}.predictions_per_unit", f"must be > 0, got {per_unit}",
+                      "rows per request for a load test's requests_per_second, e.g. 32")
+        return CostRule(id=rid, metric=metric, predictions_per_unit=per_unit, **values)
     allowed = {"kind", "id", "metric", "margin"}
     if kind == "champion":
         allowed.add("direction")
