@@ -8,13 +8,13 @@ under ``CI=true``, where they fail."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
-import torch
 from sklearn.datasets import load_digits, make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -29,12 +29,21 @@ from mlgate.security.adversarial import (
     robustness,
 )
 
+try:
+    import torch
+except ImportError:  # the black-box tests run without it
+    torch = None
+
 EPSILONS = (0.0, 0.05, 0.1, 0.2)
+NO_TORCH = "torch is not installed (optional: pip install 'mlgate[torch]')"
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def one_thread():
-    """One torch thread: these models are tiny, and the test machines are shared."""
+    """One torch thread: these models are tiny, and the test machines are shared. Skips the test
+    without torch."""
+    if torch is None:
+        pytest.skip(NO_TORCH)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -158,7 +167,7 @@ def test_threshold_failure_says_what_and_how_much(digits):
     assert r.metrics()[0].passed is False
 
 
-def test_a_single_logit_binary_model():
+def test_a_single_logit_binary_model(one_thread):
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 1, (300, 2)).astype(np.float32)
     y = (X[:, 0] > X[:, 1]).astype(np.int64)
@@ -189,6 +198,21 @@ def test_bad_inputs_are_refused(digits):
         robustness(net, X, y[:-1], eps=0.1)
     with pytest.raises(InputError, match="blackbox"):
         robustness(LogisticRegression(), X, y, eps=0.1)
+    with pytest.raises(InputError, match=r"labels range over \[1, 10\] but the model has 10 classes"):
+        robustness(net, X, torch.where(y == 0, 10, y), eps=0.1)
+    with pytest.raises(InputError, match="min_robust_accuracy"):
+        robustness(net, X, y, eps=0.1, min_robust_accuracy=70)
+
+
+def test_blackbox_attacks_a_torch_module_through_its_labels(digits):
+    net, X, y = digits
+    flat = X.reshape(len(X), -1).numpy()
+    wrapped = torch.nn.Sequential(torch.nn.Unflatten(1, (1, 8, 8)), net)
+    r = blackbox(wrapped, flat, y.numpy(), eps=0.1, budget=20, lower=0.0, upper=1.0, seed=0)
+    white = robustness(wrapped, flat, y, attack="pgd", eps=0.1, clip=(0.0, 1.0))
+    assert r.clean_accuracy == white.clean_accuracy
+    # the white-box attack is the stronger one
+    assert white.robust_accuracy <= r.robust_accuracy < r.clean_accuracy
 
 
 # -- agreement with torchattacks ---------------------------------------------------------------------
@@ -318,6 +342,7 @@ def test_blackbox_respects_its_budget_and_the_schema_bounds(tabular):
         assert r.robust_accuracy < r.clean_accuracy
         assert r.evidence()["budget"]["queries_per_row"] == 40 and r.evidence()["eps"] == 0.15
         assert r.adversarial.min() >= 0 and r.adversarial.max() <= 1
+        json.dumps(r.evidence(), allow_nan=False)  # what mlgate.check records
     assert "boundary_distance_linf" in r.evidence()
 
 
@@ -362,7 +387,7 @@ def test_blackbox_refuses_bad_inputs(tabular):
 
 # -- the fixture --------------------------------------------------------------------------------------
 
-def test_fixture_records_robust_accuracy_and_fails_below_threshold(pytester):
+def test_fixture_records_robust_accuracy_and_fails_below_threshold(pytester, one_thread):
     pytester.makepyfile("""
         import numpy as np
         import torch

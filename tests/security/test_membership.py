@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
@@ -132,6 +131,7 @@ def test_any_model_through_probabilities():
     from_function = membership_inference(tree.predict_proba, X[:150], labels[:150], X[150:],
                                          labels[150:], classes=["ham", "spam"])
     assert from_model.advantage == from_function.advantage > 0.1
+    torch = pytest.importorskip("torch", reason="torch is not installed (optional)")
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(8, 2))
     r = membership_inference(net, X[:150].astype(np.float32), y[:150],

@@ -195,6 +195,14 @@ def _check_eps(eps: Any, norm: str) -> float:
     return value
 
 
+def _check_level_threshold(level: Any, min_robust_accuracy: Any) -> None:
+    if not 0 < level < 1:
+        raise InputError(f"level={level!r} must be in (0, 1)")
+    if min_robust_accuracy is not None and not 0 <= float(min_robust_accuracy) <= 1:
+        raise InputError(f"min_robust_accuracy={min_robust_accuracy!r} must be in [0, 1]",
+                         fix="a robust accuracy is a share of rows, e.g. 0.7")
+
+
 def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{what}={value!r} must be a positive integer")
@@ -442,6 +450,17 @@ def _prepare(model: Any, X: Any, y: Any, eps: Any, norm: str, clip: Any, batch_s
     tb = None
     if bounds is not None:
         tb = tuple(torch.as_tensor(b, dtype=torch.float32, device=device) for b in bounds)
+    with _Frozen(model), torch.no_grad():
+        out = model(x[:1])
+    if out.ndim != 2:
+        raise InputError(f"the model returned shape {tuple(out.shape)} for one row; expected "
+                         "logits (1, classes) or one binary logit (1, 1)",
+                         fix="return logits from forward(); attacks on regressors are not supported")
+    k = max(int(out.shape[1]), 2)
+    if int(y_np.min()) < 0 or int(y_np.max()) >= k:
+        raise InputError(f"labels range over [{int(y_np.min())}, {int(y_np.max())}] but the model "
+                         f"has {k} classes", fix="encode the labels as class indices 0..k-1, in "
+                         "the order of the model's outputs")
     return x, yt, tb, X_np, eps_f, columns
 
 
@@ -598,8 +617,7 @@ def robustness(model: Any, X: Any, y: Any, *, attack: str = "pgd", eps: float,
     if attack not in ATTACKS:
         raise InputError(f"attack={attack!r} is not one of {ATTACKS}",
                          fix="use attack='pgd' or 'fgsm' (for a predict function: blackbox())")
-    if not 0 < level < 1:
-        raise InputError(f"level={level!r} must be in (0, 1)")
+    _check_level_threshold(level, min_robust_accuracy)
     began = time.perf_counter()
     x, yt, tb, X_np, eps_f, columns = _prepare(model, X, y, eps, norm, clip, batch_size)
     loss_fn = loss or _default_loss
@@ -673,6 +691,10 @@ class _Oracle:
 def _predict_fn(model: Any) -> Callable[[Any], Any]:
     if hasattr(model, "predict") and callable(model.predict):
         return model.predict
+    if hasattr(model, "parameters") and hasattr(model, "forward"):  # a torch module: labels
+        from mlgate.model.adapters import as_model
+
+        return as_model(model).predict
     if callable(model):
         return model
     raise InputError(f"expected a model with .predict or a function f(X) -> labels, got "
@@ -702,8 +724,7 @@ def blackbox(model: Any, X: Any, y: Any, *, eps: float, budget: int = 100, seed:
 
     if method not in BLACKBOX_METHODS:
         raise InputError(f"method={method!r} is not one of {BLACKBOX_METHODS}")
-    if not 0 < level < 1:
-        raise InputError(f"level={level!r} must be in (0, 1)")
+    _check_level_threshold(level, min_robust_accuracy)
     began = time.perf_counter()
     eps_f = _check_eps(eps, "linf")
     _positive_int(budget, "budget")
