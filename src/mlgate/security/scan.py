@@ -299,20 +299,21 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
         paths = [paths]
     extra = tuple(extra_allow)
     allow = (allowlist if allowlist is not None else load_allowlist()) | load_allowlist_extra(extra)
-    files: list[Path] = []
+    files: list[tuple[Path, bool]] = []  # (path, named explicitly)
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+            files.extend((q, False) for q in sorted(p.rglob("*")) if q.is_file())
         elif p.is_file():
-            files.append(p)
+            files.append((p, True))
         else:
             raise InputError("no such file or directory", file=str(p),
                              fix="pass the path of a model file or of a folder of them")
     if not files:
         raise InputError("nothing to scan: no files under the given paths", key="paths")
     return ScanResult(tuple(scan_file(f, allow=allow, max_depth=max_depth, max_bytes=max_bytes,
-                                      max_members=max_members) for f in files),
+                                      max_members=max_members, only_models=not explicit)
+                            for f, explicit in files),
                       allowed_extra=extra)
 
 
@@ -326,8 +327,10 @@ def load_allowlist_extra(extra: tuple[str, ...]) -> frozenset[str]:
 
 def scan_file(path: str | os.PathLike, *, allow: frozenset[str],
               max_depth: int = DEFAULT_MAX_DEPTH, max_bytes: int = DEFAULT_MAX_BYTES,
-              max_members: int = DEFAULT_MAX_MEMBERS) -> FileScan:
-    """Scan one file (see :func:`scan`)."""
+              max_members: int = DEFAULT_MAX_MEMBERS, only_models: bool = False) -> FileScan:
+    """Scan one file (see :func:`scan`). With ``only_models`` (files found in a folder), a file
+    that is neither a pickle, an archive, an array nor named like a model file (a README, a
+    ``config.json``) is listed with format ``skipped`` instead of being judged."""
     path = Path(path)
     try:
         fh = open(path, "rb")
@@ -338,6 +341,11 @@ def scan_file(path: str | os.PathLike, *, allow: frozenset[str],
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
         size = fh.tell()
+        fh.seek(0)
+        if only_models and not _looks_like_model(path.name, fh.read(512)):
+            return FileScan(path=str(path), sha256=digest.hexdigest(), size=size,
+                            format="skipped", globals={}, calls=(), findings=(),
+                            recommendation=None, skipped=(f"{path} (not a model format)",))
         fh.seek(0)
         ctx = _Context(allow, max_depth, Budget(max_bytes), max_members)
         try:
@@ -606,12 +614,7 @@ class _Context:
 
     def member(self, stream: Stream, where: str, depth: int, name: str) -> None:
         """An archive member: scanned when it is a model format, listed as skipped otherwise."""
-        head = stream.peek(512)
-        looks = (name.lower().endswith(PICKLE_SUFFIXES) or head[:1] == b"\x80"
-                 or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:6] == b"\x93NUMPY"
-                 or _decompressor(head) is not None
-                 or (len(head) >= 262 and head[257:262] == b"ustar"))
-        if not looks:
+        if not _looks_like_model(name, stream.peek(512)):
             self.skipped.append(f"{where} (not a pickle, archive or array)")
             return
         self.members.append(where)
@@ -840,6 +843,16 @@ class _ZlibReader(io.RawIOBase):
         b[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
+
+
+def _looks_like_model(name: str, head: bytes) -> bool:
+    """Named like a model file, or starts like a pickle (protocol 2+), an archive, a compressed
+    stream or an array. Protocol 0/1 pickles under other names are not recognised here: this
+    only decides what to skip among files nobody named explicitly."""
+    return (name.lower().endswith(PICKLE_SUFFIXES) or head[:1] == b"\x80"
+            or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:6] == b"\x93NUMPY"
+            or _decompressor(head) is not None
+            or (len(head) >= 262 and head[257:262] == b"ustar"))
 
 
 def _decompressor(head: bytes) -> tuple[str, Any] | None:
