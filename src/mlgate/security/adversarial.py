@@ -34,12 +34,15 @@ the features of a row (for images: all pixels), as torchattacks does.
   with the valid ranges; half the candidates are vertices of that box (where a locally linear
   model is weakest), half uniform inside it. Rows are attacked together: one ``predict`` call
   evaluates a round of candidates for every row still unbroken.
-- ``method="boundary"``: first a boundary search (HopSkipJump-lite): for each row, the nearest
-  rows of ``X`` (in L∞) that the model puts in another class are the far ends of segments; a
-  binary search along each segment finds the point where the prediction changes, and when it lies
-  inside the ``eps`` ball the row is broken (the point is a convex combination of valid rows, so it
-  is valid too); a point outside is also tried clipped into the ball. The rest of the budget goes
-  to the random search. The boundary distances are kept as evidence (an estimate of the smallest
+- ``method="boundary"``: first a boundary search (HopSkipJump-lite, after Chen, Jordan &
+  Wainwright 2020): for each row, the nearest rows of ``X`` (in L∞) that the model puts in another
+  class are the far ends of segments; a binary search (``BOUNDARY_STEPS``) along each segment
+  finds the point where the prediction changes. Inside the ``eps`` ball that point breaks the row
+  (a convex combination of valid rows is valid too); outside, ``BOUNDARY_PROBES`` random sign
+  probes around it estimate the boundary's normal, and ``x + eps * sign(normal)``, clipped to the
+  box, is tried. This needs ``2 * (BOUNDARY_STEPS + BOUNDARY_PROBES + 1)`` queries per row at
+  least (it is skipped, and said so in the evidence, below that); the rest of the budget goes to
+  the random search. The boundary distances are kept as evidence (an upper bound on the smallest
   perturbation that changes each row's prediction).
 
 ``budget`` is the number of model queries per row beyond the clean prediction, never exceeded.
