@@ -620,3 +620,28 @@ def test_the_walker_resolves_memo_names_exactly():
     report = walk(Stream(io.BytesIO(data)))
     assert list(report.globals) == ["os.system"]
     assert [(c.opcode, c.callee) for c in report.calls] == [("REDUCE", "os.system")]
+
+
+def test_other_formats_and_text_are_not_findings_unless_they_import(tmp_path):
+    write(tmp_path, "config.json", b'{"hidden_size": 8}')
+    write(tmp_path, "model.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    write(tmp_path, "model.onnx", b"\x08\x07\x12\x04test")
+    write(tmp_path, "README.md", b"# a model\n")
+    result = scan(sorted(tmp_path.iterdir()))  # named explicitly: each is judged
+    assert result.clean, result.failures()
+    assert {f.format for f in result.files} == {"text", "hdf5", "onnx"}
+    # a GGUF header whose first float swallows 8 bytes, then a pickle: a polyglot, found
+    polyglot = b"GGUF\x03\x00\x00\x00\x00" + b"0" + b"cos\nsystem\n(S'true'\ntR."
+    assert symbols(scan(write(tmp_path, "evil.gguf", polyglot))) == {"os.system"}
+    disguised = scan(write(tmp_path, "evil.json", b"cos\nsystem\n(S'true'\ntR."))
+    assert symbols(disguised) == {"os.system"}
+
+
+def test_folders_skip_files_that_are_not_model_formats(tmp_path):
+    write(tmp_path, "notes.bin.txt", b"not a model")
+    write(tmp_path, "weights.pkl", pickle.dumps([1.0], protocol=4))
+    result = scan(tmp_path)
+    assert result.clean
+    assert [f.format for f in result.files] == ["skipped", "pickle"]
+    garbage = scan(write(tmp_path, "garbage.dat", b"\x00\x01\x02"))  # named: judged
+    assert kinds(garbage) == {"malformed"}

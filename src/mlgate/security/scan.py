@@ -514,6 +514,12 @@ class _Context:
             return "joblib-zfile"
         if _is_safetensors(head):
             return "safetensors"
+        other = _other_format(name, head)
+        if other is not None and not _imports_anything(stream.peek(1 << 20)):
+            # pickle.load of these bytes would stop with an error before importing or calling
+            # anything; a polyglot that does import is scanned as a pickle below
+            self.skipped.append(f"{where} ({other}: not a pickle format)")
+            return other
         return self.pickles(stream, where)
 
     def _spooled(self, stream: Stream, where: str, depth: int, kind: str, then: Any) -> str:
@@ -853,6 +859,43 @@ def _looks_like_model(name: str, head: bytes) -> bool:
             or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:6] == b"\x93NUMPY"
             or _decompressor(head) is not None
             or (len(head) >= 262 and head[257:262] == b"ustar"))
+
+
+#: files with these suffixes that are not pickles are text, not findings
+TEXT_SUFFIXES = (".json", ".yaml", ".yml", ".txt", ".md", ".cfg", ".ini", ".csv", ".toml",
+                 ".py", ".rst", ".html", ".xml", ".vocab", ".model.json")
+
+
+def _other_format(name: str, head: bytes) -> str | None:
+    """A recognised format that is not a pickle (or text), else ``None``."""
+    lower = name.lower()
+    if head[:8] == b"\x89HDF\r\n\x1a\n":
+        return "hdf5"
+    if head[:4] == b"GGUF":
+        return "gguf"
+    if head[4:8] == b"TFL3":
+        return "tflite"
+    if lower.endswith(".onnx"):
+        return "onnx"
+    if lower.endswith((".pb", ".pbtxt")):
+        return "protobuf"
+    if lower.endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def _imports_anything(data: bytes) -> bool:
+    """Whether the pickle stream at the start of ``data`` imports or calls anything before it
+    stops, completes or breaks (a stream cut off by the end of ``data`` counts as importing:
+    the rest is unknown)."""
+    try:
+        report = walk(Stream(io.BytesIO(data)))
+    except Malformed as exc:
+        report = getattr(exc, "report", None)
+        return report is None or bool(report.globals or report.call_count)
+    except Truncated:
+        return True
+    return bool(report.globals or report.call_count) or report.end != len(data)
 
 
 def _decompressor(head: bytes) -> tuple[str, Any] | None:
