@@ -138,3 +138,20 @@ def test_probe_says_why():
     found = probe()
     assert not found.available
     assert "no CUDA GPU" in found.reason or "torch is not installed" in found.reason
+
+
+def test_the_gpu_agreement_script_runs_without_a_gpu():
+    """benchmarks/gpu_agreement.py runs from a plain checkout (PYTHONPATH=src, no install); with
+    no GPU it says why and checks nothing."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = str(root / "src")
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_agreement.py")],
+                          env=env, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("skipped: ")
+    assert "no CUDA GPU" in done.stdout or "torch is not installed" in done.stdout
