@@ -6,17 +6,22 @@ from the repository root, then review the diff):
 1. **Observed**: fit many scikit-learn estimators, build NumPy, SciPy sparse, pandas and PyTorch
    objects (state dicts, whole modules, optimizers), pickle each with protocols 0 to 5 (and
    joblib, torch.save), and read the globals back with mlgate's own static walker.
-2. **Enumerated classes**: every scikit-learn estimator class (``sklearn.utils.all_estimators``)
-   and every ``torch.nn.Module`` subclass under ``torch.nn.modules``; a class is safe to call:
-   constructing an estimator only stores its parameters.
+2. **Enumerated**: every class defined in scikit-learn's modules (estimators and the helper
+   classes they pickle: trees, kernels, losses, binners; tests, dataset downloaders, vendored
+   code and parallelism helpers skipped), scikit-learn's public metric functions (scorers pickle
+   them by reference), SciPy's sparse, interpolation and frozen-distribution classes, every NumPy
+   ufunc (``FunctionTransformer(np.log1p)`` pickles ``numpy.log1p``) and every
+   ``torch.nn.Module`` subclass under ``torch.nn.modules``. A class is safe to call:
+   constructing an estimator only stores its parameters; a callable *argument* is a global of
+   its own, judged separately.
 3. **By knowledge**: XGBoost and LightGBM sklearn wrappers and boosters (``__getstate__`` holds
    the model as bytes), NumPy's random-generator constructors, PyTorch dtypes and storages.
 
 Every candidate then passes :data:`REFUSED`: nothing that can run commands, import modules,
 fetch attributes or load files is ever written, even if a library pickles it (e.g. bound
-methods pickle as ``builtins.getattr``; a ``FunctionTransformer(np.log1p)`` pickles
-``numpy._core._ufunc_reconstruct``, which imports any module by name). Such globals stay
-findings; a project that trusts its own file adds them in its policy.
+methods pickle as ``builtins.getattr``; a tensor pickled with plain ``pickle`` pickles
+``torch.storage._load_from_bytes``, which calls ``torch.load(weights_only=False)`` on embedded
+bytes). Such globals stay findings; a project that trusts its own file adds them in its policy.
 
 Decisions kept here, not in code:
 
@@ -49,7 +54,7 @@ REFUSED_NAMES = {"getattr", "setattr", "delattr", "eval", "exec", "compile", "op
 def refused(name: str) -> bool:
     root = name.split(".", 1)[0]
     last = name.rsplit(".", 1)[-1]
-    return (root in REFUSED_ROOTS or last in REFUSED_NAMES or ".load" in name
+    return (root in REFUSED_ROOTS or last in REFUSED_NAMES or "load" in last.lower()
             or "_testing" in name or "externals" in name or "hub" in name.split("."))
 
 
@@ -211,6 +216,15 @@ def enumerated() -> dict[str, set[str]]:
         warnings.simplefilter("ignore")
         for _, cls in all_estimators():
             out["sklearn"].add(f"{cls.__module__}.{cls.__qualname__}")
+    out["sklearn"] |= _module_classes("sklearn", SKLEARN_SKIP)
+    out["sklearn"] |= _public_functions("sklearn.metrics")
+    out["scipy"] |= _module_classes("scipy.sparse", ("tests", "linalg", "csgraph"))
+    out["scipy"] |= {n for n in _module_classes("scipy.stats", ("tests",))
+                     if n.endswith("_gen") or n.endswith("_frozen")}
+    out["scipy"] |= _module_classes("scipy.interpolate", ("tests",))
+    import numpy as np
+
+    out["numpy"] |= {f"numpy.{n}" for n in dir(np) if isinstance(getattr(np, n, None), np.ufunc)}
     import torch.nn.modules as mods
     from torch import nn
 
@@ -219,6 +233,56 @@ def enumerated() -> dict[str, set[str]]:
         if isinstance(obj, type) and issubclass(obj, nn.Module):
             out["torch"].add(f"{obj.__module__}.{obj.__qualname__}")
     return out
+
+
+#: sklearn modules whose classes are not enumerated: tests and test helpers, vendored code,
+#: dataset downloaders, build helpers, parallelism and version shims
+SKLEARN_SKIP = ("tests", "_testing", "externals", "_build_utils", "datasets", "__check_build",
+                "_min_dependencies", "_show_versions", "fixes", "_mocking", "conftest",
+                "_distributor_init", "parallel", "_joblib", "estimator_checks", "_config")
+
+
+def _walk(package: str, skip: tuple[str, ...]):
+    import importlib
+    import pkgutil
+
+    root = importlib.import_module(package)
+    yield root
+    for info in pkgutil.walk_packages(root.__path__, prefix=package + "."):
+        if any(part in skip for part in info.name.split(".")):
+            continue
+        try:
+            yield importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001 - optional dependencies missing
+            continue
+
+
+def _module_classes(package: str, skip: tuple[str, ...]) -> set[str]:
+    """Every class defined in the package's modules (not re-exports), tests and the like
+    skipped. A class is safe to call: constructing it only builds an object."""
+    names = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module in _walk(package, skip):
+            for attr, obj in vars(module).items():
+                if (isinstance(obj, type) and obj.__module__ == module.__name__
+                        and not issubclass(obj, BaseException) and not attr.startswith("__")):
+                    names.add(f"{module.__name__}.{obj.__qualname__}")
+    return names
+
+
+def _public_functions(package: str) -> set[str]:
+    """Public functions defined in a package of pure computations (metrics: scorers pickle
+    them by reference)."""
+    import inspect
+
+    names = set()
+    for module in _walk(package, ("tests",)):
+        for attr, obj in vars(module).items():
+            if (inspect.isfunction(obj) and obj.__module__ == module.__name__
+                    and not attr.startswith("_")):
+                names.add(f"{module.__name__}.{attr}")
+    return names
 
 
 BY_KNOWLEDGE = {
