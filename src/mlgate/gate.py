@@ -518,6 +518,8 @@ def _benchmark(rule: BenchmarkRule, bundle: Bundle, metrics: dict,
                baseline: Baseline | None) -> Reason:
     """Speed against the champion: the in-job interleaved comparison when the bundle has one,
     else the candidate's rounds against the champion bundle's (same machine only)."""
+    if baseline is not None and baseline.model is not None and bundle.model == baseline.model:
+        return Reason(rule.id, "pass", f"{bundle.model} is the champion itself")
     paired = _evidence(bundle.tests, f"regression.{rule.metric}")
     if not isinstance(paired, str) and paired[1].get("machine") == "interleaved":
         found = _one_metric(f"{rule.metric}.median_ratio", metrics, rule.id)
@@ -539,8 +541,6 @@ def _benchmark(rule: BenchmarkRule, bundle: Bundle, metrics: dict,
                       f"interleaved comparison (mlgate_benchmark.compare(..., name={rule.metric!r}))")
     if baseline.model is None:
         return Reason(rule.id, "pass", f"no champion yet: benchmark {rule.metric!r} is not compared")
-    if bundle.model == baseline.model:
-        return Reason(rule.id, "pass", f"{bundle.model} is the champion itself")
     champ_bundle = baseline.bundle
     if champ_bundle is None or not champ_bundle.digest_ok:
         why = baseline.note or ("its evidence was not found" if champ_bundle is None
