@@ -202,3 +202,21 @@ def test_fixture_in_pytest(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "--mlgate-no-bundle")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*mlgate benchmark.s check failed:*", "*s: median * (max_median_s)*"])
+
+
+def test_runs_beside_pytest_benchmark(pytester, monkeypatch):
+    """Both plugins in one run, each test using both fixtures: no clash of names or options."""
+    pytest.importorskip("pytest_benchmark")
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    pytester.makepyfile(
+        """
+        def test_both(benchmark, mlgate_benchmark):
+            benchmark(sum, range(100))
+            r = mlgate_benchmark(sum, range(100), name="s", warmup=0.0, max_time=0.05)
+            assert r.stats.n >= 5 and benchmark.stats.stats.rounds >= 1
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mlgate-no-bundle",
+                                           "--benchmark-disable-gc")
+    result.assert_outcomes(passed=1)
