@@ -7,13 +7,22 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import astuple
 
 import pytest
 
 from mlgate.errors import InputError
 from mlgate_locust.bodies import make_bodies
 from mlgate_locust.check import LoadResult, ShadowResult, Slo, median_difference_interval
-from mlgate_locust.runner import LoadRun, LoadSpec, commands, read_stats, strip_credentials
+from mlgate_locust.runner import (
+    LoadRun,
+    LoadSpec,
+    RowStats,
+    commands,
+    percentile,
+    read_stats,
+    strip_credentials,
+)
 from mlgate_locust.server import ModelServerError, wait_healthy
 
 
@@ -95,13 +104,34 @@ def test_commands_master_and_workers(tmp_path):
         assert "--json" not in cmd
 
 
-def test_stats_file_and_fail_closed(tmp_path):
-    (tmp_path / "mlgate-stats.json").write_text(json.dumps({"rows": [
-        {"name": "candidate", "method": "POST", "requests": 0, "failures": 0, "rps": 0.0,
-         "p50_ms": None, "p95_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None},
-    ], "errors": []}))
+def test_per_process_stats_are_merged(tmp_path):
+    def part(requests, failures, hist, first, last):
+        return {"requests": requests, "failures": failures, "total_ms": 10.0 * requests,
+                "max_ms": max(hist), "first": first, "last": last,
+                "histogram": {str(k): v for k, v in hist.items()}}
+
+    (tmp_path / "requests-1.json").write_text(json.dumps({"rows": {}, "errors": []}))  # master
+    (tmp_path / "requests-2.json").write_text(json.dumps({
+        "rows": {"candidate": part(90, 1, {5: 80, 20: 9, 300: 1}, 100.0, 104.0)},
+        "errors": [{"name": "candidate", "error": "HTTP 500: x", "occurrences": 1}]}))
+    (tmp_path / "requests-3.json").write_text(json.dumps({
+        "rows": {"candidate": part(10, 2, {5: 8, 900: 2}, 101.0, 105.0)},
+        "errors": [{"name": "candidate", "error": "HTTP 500: x", "occurrences": 2}]}))
     rows, samples = read_stats(tmp_path)
-    assert rows["candidate"].requests == 0 and math.isnan(rows["candidate"].p95_ms)
+    c = rows["candidate"]
+    assert (c.requests, c.failures, c.max_ms, c.mean_ms) == (100, 3, 900, 10.0)
+    assert c.rps == pytest.approx(100 / 5.0)
+    assert (c.p50_ms, c.p95_ms, c.p99_ms) == (5, 20, 900)  # locust's rule on the merged histogram
+    assert rows["Aggregated"] == RowStats("Aggregated", *astuple(c)[1:])
+    assert samples == ("candidate: HTTP 500: x (x3)",)
+    assert percentile({5: 1}, 1, 0.99) == 5 and math.isnan(percentile({}, 0, 0.5))
+
+
+def test_no_requests_fails_closed(tmp_path):
+    (tmp_path / "requests-1.json").write_text(json.dumps({"rows": {}, "errors": []}))
+    rows, samples = read_stats(tmp_path)
+    assert rows["Aggregated"].requests == 0 and math.isnan(rows["Aggregated"].p95_ms)
+    assert "candidate" not in rows
     spec = LoadSpec("http://127.0.0.1:1", tmp_path / "b.jsonl", tmp_path)
     result = LoadResult(LoadRun(spec, 0, 1.0, rows, samples), Slo(max_p95_ms=100))
     values = {m.name: m.value for m in result.metrics()}

@@ -106,6 +106,7 @@ class LoadResult:
             "mean_ms": None if math.isnan(s.mean_ms) else round(s.mean_ms, 3),
             "max_ms": None if math.isnan(s.max_ms) else round(s.max_ms, 3),
             "failure_samples": list(self.run.failure_samples),
+            "locust_master_requests": self.run.master_requests,
             "exit_code": self.run.exit_code,
             "wall_s": round(self.run.wall_s, 3),
             "error": None if self.run.error is None else self.run.error[-2000:],

@@ -24,14 +24,20 @@ machines):
     name ``candidate``) and to the champion (name ``champion``), in a random order per body; the
     predictions are compared and the latency pairs kept.
 ``MLGATE_LOCUST_OUT``
-    a directory for the results. The master (or only) process writes ``mlgate-stats.json`` as
-    it quits, after the workers' last reports: per request name the counts, requests per
-    second and the 50/95/99th percentiles, and the failure messages. (Locust's ``--csv`` files
-    are written by a timer once a second and not at exit, so ``_stats.csv`` misses up to the
-    last second: 1075 of 1878 requests in a 2-second run here. Its ``--json`` output has no
-    percentiles, and forked workers write it too.) In shadow mode each process also writes
-    ``shadow-<pid>.json`` when the test stops (agreement counts, a seeded reservoir of latency
-    pairs).
+    a directory for the results:
+
+    * ``requests-<pid>.json``, from every process as it quits (after its users stopped): per
+      request name the count, failures, first and last request times and the response-time
+      histogram (bucketed as locust does), and the failure messages. The runner merges them.
+      This is the measurement: locust's ``--csv`` files are rewritten by a timer once a second
+      and not at exit, so ``_stats.csv`` missed up to the last second (1075 of 1878 requests in
+      a 2-second run here); its ``--json`` has no percentiles; and a master that quits waits a
+      fixed 0.5 s for the workers' last reports, which a worker still finishing slow requests
+      can miss.
+    * ``mlgate-stats.json``, from the master (or only) process as it quits: locust's own
+      aggregated numbers (what a multi-machine run has; see the README).
+    * ``shadow-<pid>.json`` in shadow mode, from every process when the test stops: agreement
+      counts and a seeded reservoir of latency pairs.
 """
 
 from __future__ import annotations
@@ -151,16 +157,82 @@ class Shadow:
                     "agree": self.agree, "mismatched_shape": self.mismatched_shape,
                     "examples": self.examples, "pairs_seen": self.seen_pairs,
                     "pairs": [[round(a, 4), round(b, 4)] for a, b in self.pairs]}
-        os.makedirs(OUT_DIR, exist_ok=True)
-        path = os.path.join(OUT_DIR, f"shadow-{os.getpid()}.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
+        _write_json(f"shadow-{os.getpid()}.json", data)
 
 
 SHADOW = Shadow()
 _environment = None
+
+
+def bucket(ms: float) -> int:
+    """A response time rounded as locust's histogram rounds it (``locust.stats.
+    bucket_response_time``): to 1 ms below 100 ms, 10 ms below 1 s, 100 ms below 10 s, 1 s
+    beyond."""
+    if ms < 100:
+        return int(round(ms))
+    if ms < 1000:
+        return int(round(ms, -1))
+    if ms < 10000:
+        return int(round(ms, -2))
+    return int(round(ms, -3))
+
+
+class Tally:
+    """Every request this process made, by name: the numbers the gate records."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[str, dict] = {}
+        self.errors: dict[tuple[str, str], int] = {}
+
+    def add(self, name: str, ms: float, start: float, failed: str | None) -> None:
+        end = start + ms / 1000.0
+        with self.lock:
+            row = self.rows.get(name)
+            if row is None:
+                row = self.rows[name] = {"requests": 0, "failures": 0, "total_ms": 0.0,
+                                         "max_ms": 0.0, "first": start, "last": end,
+                                         "histogram": {}}
+            row["requests"] += 1
+            row["total_ms"] += ms
+            row["max_ms"] = max(row["max_ms"], ms)
+            row["first"] = min(row["first"], start)
+            row["last"] = max(row["last"], end)
+            key = bucket(ms)
+            row["histogram"][key] = row["histogram"].get(key, 0) + 1
+            if failed is not None:
+                row["failures"] += 1
+                err = (name, failed[:MAX_MESSAGE])
+                if err in self.errors or len(self.errors) < 100:
+                    self.errors[err] = self.errors.get(err, 0) + 1
+
+    def write(self) -> None:
+        if not OUT_DIR:
+            return
+        with self.lock:
+            data = {"pid": os.getpid(), "rows": self.rows,
+                    "errors": [{"name": n, "error": e, "occurrences": c}
+                               for (n, e), c in sorted(self.errors.items(), key=lambda kv: -kv[1])]}
+            _write_json(f"requests-{os.getpid()}.json", data)
+
+
+TALLY = Tally()
+
+
+def _write_json(name: str, data) -> None:
+    os.makedirs(OUT_DIR, exist_ok=True)
+    path = os.path.join(OUT_DIR, name)
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(path + ".tmp", path)
+
+
+@events.request.add_listener
+def _on_request(name, response_time, exception=None, start_time=None, **_kwargs) -> None:
+    if response_time is None:
+        return
+    start = start_time if start_time is not None else time.time() - response_time / 1000.0
+    TALLY.add(name, float(response_time), start, None if exception is None else str(exception))
 
 
 @events.init.add_listener
@@ -201,11 +273,7 @@ def _on_quit(**_kwargs) -> None:
     env = _environment
     if not OUT_DIR or env is None or env.runner is None or isinstance(env.runner, WorkerRunner):
         return
-    os.makedirs(OUT_DIR, exist_ok=True)
-    path = os.path.join(OUT_DIR, "mlgate-stats.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(final_stats(env.runner.stats), fh)
-    os.replace(path + ".tmp", path)
+    _write_json("mlgate-stats.json", final_stats(env.runner.stats))
 
 
 @events.test_stop.add_listener
@@ -216,6 +284,7 @@ def _on_test_stop(**_kwargs) -> None:
 @events.quitting.add_listener
 def _on_quitting(**_kwargs) -> None:
     SHADOW.write()
+    TALLY.write()
 
 
 class ModelUser(FastHttpUser):

@@ -12,12 +12,16 @@ Scale-out is locust's master/worker mode:
 * ``worker_mode="spawn"``: a ``--master --expect-workers N`` process and N ``--worker``
   processes, as on many machines (``README.md`` shows the multi-machine commands).
 
-What it measured is read from ``mlgate-stats.json``, which the shipped locustfile writes from
-locust's own end-of-run statistics as the master quits (request and failure counts, requests
-per second, the 50/95/99th percentiles, failure messages). Not from ``--csv``: locust rewrites
-``_stats.csv`` once a second on a timer and not at exit, so it misses up to the last second of
-the run (those files are still written, for people). Not from ``--json``: it has no
-percentiles. The exit code is 1 whenever any request failed: that is a result, not a crash.
+What it measured is read from the ``requests-<pid>.json`` files the shipped locustfile writes
+from every locust process as it quits (per request name: counts, failures, first and last
+request times, the response-time histogram bucketed as locust buckets it, failure messages),
+merged here; percentiles are computed as locust computes them. Not from ``--csv``: locust
+rewrites ``_stats.csv`` once a second on a timer and not at exit, so it misses up to the last
+second of the run (those files are still written, for people). Not from ``--json``: it has no
+percentiles. Not from the master's aggregate alone: a quitting master waits a fixed 0.5 s for
+the workers' last reports (it is kept as ``mlgate-stats.json``, and its request count is in the
+evidence as a cross-check). The exit code is 1 whenever any request failed: that is a result,
+not a crash.
 """
 
 from __future__ import annotations
@@ -143,6 +147,7 @@ class LoadRun:
     failure_samples: tuple[str, ...] = ()
     error: str | None = None  # why the run gave no usable numbers (with the log tail)
     shadow: dict[str, Any] | None = None  # merged per-process shadow files
+    master_requests: int | None = None  # locust's own aggregate count (a cross-check)
 
     def row(self, name: str = "candidate") -> RowStats:
         return self.rows.get(name) or RowStats.empty(name)
@@ -152,9 +157,65 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+def percentile(histogram: dict[int, int], n: int, q: float) -> float:
+    """The response time that a share ``q`` of the ``n`` requests finished within, from a
+    bucketed histogram, as locust computes it (``calculate_response_time_percentile``)."""
+    if n == 0:
+        return math.nan
+    target = int(n * q)
+    done = 0
+    for ms in sorted(histogram, reverse=True):
+        done += histogram[ms]
+        if n - done <= target:
+            return float(ms)
+    return 0.0
+
+
+def _row(name: str, parts: list[dict[str, Any]]) -> RowStats:
+    n = sum(int(p["requests"]) for p in parts)
+    if n == 0:
+        return RowStats.empty(name)
+    hist: dict[int, int] = {}
+    for p in parts:
+        for ms, count in p["histogram"].items():
+            hist[int(ms)] = hist.get(int(ms), 0) + int(count)
+    span = max(p["last"] for p in parts) - min(p["first"] for p in parts)
+    return RowStats(
+        name=name, requests=n, failures=sum(int(p["failures"]) for p in parts),
+        rps=n / span if span > 0 else math.nan,
+        p50_ms=percentile(hist, n, 0.50), p95_ms=percentile(hist, n, 0.95),
+        p99_ms=percentile(hist, n, 0.99),
+        mean_ms=sum(float(p["total_ms"]) for p in parts) / n,
+        max_ms=max(float(p["max_ms"]) for p in parts))
+
+
 def read_stats(out_dir: Path) -> tuple[dict[str, RowStats], tuple[str, ...]]:
-    """The rows of ``mlgate-stats.json`` (written by the locustfile as locust quits) by name,
-    ``Aggregated`` included, and the most frequent failure messages with their counts."""
+    """Every locust process's ``requests-<pid>.json`` (written by the locustfile as the process
+    quits) merged: rows by request name plus ``Aggregated``, and the most frequent failure
+    messages with their counts. ``requests_per_second`` is the requests over the time from the
+    first request's start to the last one's end, over all processes."""
+    files = sorted(out_dir.glob("requests-*.json"))
+    if not files:
+        raise FileNotFoundError(f"no requests-*.json in {out_dir}: no locust process finished")
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    errors: dict[tuple[str, str], int] = {}
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for name, part in data["rows"].items():
+            by_name.setdefault(name, []).append(part)
+        for e in data.get("errors", []):
+            key = (e["name"], e["error"])
+            errors[key] = errors.get(key, 0) + int(e["occurrences"])
+    rows = {name: _row(name, parts) for name, parts in by_name.items()}
+    rows["Aggregated"] = _row("Aggregated", [p for parts in by_name.values() for p in parts])
+    samples = tuple(f"{n}: {e} (x{c})" for (n, e), c in
+                    sorted(errors.items(), key=lambda kv: -kv[1])[:5])
+    return rows, samples
+
+
+def read_master_stats(out_dir: Path) -> tuple[dict[str, RowStats], tuple[str, ...]]:
+    """The master's ``mlgate-stats.json`` (locust's own aggregate, written as the master
+    quits): what a multi-machine run has, where the workers' files stay on their machines."""
     with open(out_dir / STATS_FILE, encoding="utf-8") as fh:
         data = json.load(fh)
     rows = {}
@@ -253,7 +314,8 @@ def run_locust(spec: LoadSpec) -> LoadRun:
     :class:`LoadRun` then has no rows and says why in ``error`` (with locust's log tail)."""
     spec.validate()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
-    for old in [*spec.out_dir.glob("shadow-*.json"), spec.out_dir / STATS_FILE]:
+    for old in [*spec.out_dir.glob("shadow-*.json"), *spec.out_dir.glob("requests-*.json"),
+                spec.out_dir / STATS_FILE]:
         old.unlink(missing_ok=True)
     prefix = spec.out_dir / "locust"
     env = clean_env(spec)
@@ -293,7 +355,7 @@ def run_locust(spec: LoadSpec) -> LoadRun:
         rows, samples = read_stats(spec.out_dir)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         return LoadRun(spec, exit_code, wall, error=(
-            f"locust exited with {exit_code} and left no readable {STATS_FILE} ({exc}); its "
+            f"locust exited with {exit_code} and left no readable statistics ({exc}); its "
             f"log:\n{tail}"))
     error = None
     if exit_code not in (0, 1):  # 1: some requests failed, which the stats show
@@ -301,4 +363,9 @@ def run_locust(spec: LoadSpec) -> LoadRun:
     elif rows.get("Aggregated", RowStats.empty("")).requests == 0:
         error = ("locust made no requests (is the endpoint up, the data non-empty?); its log:\n"
                  + tail)
-    return LoadRun(spec, exit_code, wall, rows, samples, error, read_shadow(spec.out_dir))
+    try:
+        master = read_master_stats(spec.out_dir)[0].get("Aggregated")
+    except (OSError, KeyError, TypeError, ValueError):
+        master = None
+    return LoadRun(spec, exit_code, wall, rows, samples, error, read_shadow(spec.out_dir),
+                   master_requests=None if master is None else master.requests)
