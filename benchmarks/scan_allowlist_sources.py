@@ -225,6 +225,14 @@ def enumerated() -> dict[str, set[str]]:
     import numpy as np
 
     out["numpy"] |= {f"numpy.{n}" for n in dir(np) if isinstance(getattr(np, n, None), np.ufunc)}
+    out["numpy"] |= {f"numpy.{n}" for n in dir(np)
+                     if isinstance(getattr(np, n, None), type) and issubclass(getattr(np, n),
+                                                                              np.generic)}
+    out["numpy"] |= {f"numpy.dtypes.{n}" for n, obj in vars(np.dtypes).items()
+                     if isinstance(obj, type) and issubclass(obj, np.dtype)}
+    # the top-level pandas namespace re-labels I/O classes (HDFStore, ExcelFile) as "pandas.X":
+    # only what real pickles were seen to use from it is kept (observed above)
+    out["pandas"] |= {n for n in _module_classes("pandas", PANDAS_SKIP) if n.count(".") > 1}
     import torch.nn.modules as mods
     from torch import nn
 
@@ -240,6 +248,13 @@ def enumerated() -> dict[str, set[str]]:
 SKLEARN_SKIP = ("tests", "_testing", "externals", "_build_utils", "datasets", "__check_build",
                 "_min_dependencies", "_show_versions", "fixes", "_mocking", "conftest",
                 "_distributor_init", "parallel", "_joblib", "estimator_checks", "_config")
+
+
+#: pandas modules whose classes are not enumerated: I/O (a reader opens its path or URL when
+#: constructed), plotting, tests, compatibility shims and the public API re-exports
+PANDAS_SKIP = ("io", "plotting", "tests", "_testing", "testing", "compat", "util", "api",
+               "conftest", "_config", "_version", "_version_meson", "errors", "window",
+               "computation", "interchange", "parsers", "clipboard", "excel", "formats", "sas")
 
 
 def _walk(package: str, skip: tuple[str, ...]):
@@ -295,6 +310,7 @@ BY_KNOWLEDGE = {
                  "lightgbm.basic.Booster"],
     "numpy": ["numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__generator_ctor",
               "numpy.random._pickle.__bit_generator_ctor", "numpy.random.mtrand.RandomState",
+              "numpy.random.__RandomState_ctor", "numpy.random._pickle.__bit_generator_ctor",
               "numpy.random._generator.Generator", "numpy.random._mt19937.MT19937",
               "numpy.random._pcg64.PCG64", "numpy.random._pcg64.PCG64DXSM",
               "numpy.random._philox.Philox", "numpy.random._sfc64.SFC64",
@@ -302,11 +318,33 @@ BY_KNOWLEDGE = {
               "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
               "numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct",
               "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer"],
+    # scikit-learn and NumPy names of earlier releases, still found in model files
+    "sklearn": ["sklearn.ensemble._gb_losses.BinomialDeviance",
+                "sklearn.ensemble._gb_losses.MultinomialDeviance",
+                "sklearn.ensemble._gb_losses.ExponentialLoss",
+                "sklearn.ensemble._gb_losses.LeastSquaresError",
+                "sklearn.ensemble._gb_losses.LeastAbsoluteError",
+                "sklearn.ensemble._gb_losses.HuberLossFunction",
+                "sklearn.ensemble._gb_losses.QuantileLossFunction",
+                "sklearn.ensemble._hist_gradient_boosting.loss.BinaryCrossEntropy",
+                "sklearn.ensemble._hist_gradient_boosting.loss.CategoricalCrossEntropy",
+                "sklearn.ensemble._hist_gradient_boosting.loss.LeastSquares",
+                "sklearn.ensemble._hist_gradient_boosting.loss.LeastAbsoluteDeviation",
+                "sklearn.ensemble._hist_gradient_boosting.loss.Poisson",
+                "sklearn.neighbors._dist_metrics.EuclideanDistance",
+                "sklearn.neighbors._dist_metrics.ManhattanDistance",
+                "sklearn.neighbors._dist_metrics.MinkowskiDistance",
+                "sklearn.neighbors._dist_metrics.newObj",
+                "sklearn.metrics._dist_metrics.EuclideanDistance",
+                "sklearn.metrics._dist_metrics.ManhattanDistance",
+                "sklearn.metrics._dist_metrics.MinkowskiDistance",
+                "sklearn.utils.Bunch"],
     "python": ["collections.OrderedDict", "collections.defaultdict", "collections.Counter",
                "collections.deque", "builtins.set", "builtins.frozenset", "builtins.slice",
                "builtins.complex", "builtins.bytearray", "builtins.bytes", "builtins.range",
                "builtins.object", "builtins.list", "builtins.dict", "builtins.tuple",
                "builtins.int", "builtins.float", "builtins.str", "builtins.bool",
+               "builtins.Ellipsis", "builtins.NotImplemented",
                "copyreg._reconstructor", "_codecs.encode", "datetime.datetime", "datetime.date",
                "datetime.time", "datetime.timedelta", "datetime.timezone", "decimal.Decimal"],
     "joblib": ["joblib.numpy_pickle.NumpyArrayWrapper"],
