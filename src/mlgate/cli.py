@@ -237,7 +237,7 @@ def cmd_gate(args) -> int:
     from .bundle import Bundle, utc_now
     from .gate import Baseline, Expectation, decide
     from .manager import plugin_manager, publish_all
-    from .policy import ChampionRule, NoninferiorityRule, find_policy, load_policy
+    from .policy import BenchmarkRule, ChampionRule, NoninferiorityRule, find_policy, load_policy
 
     policy_path = args.policy or find_policy(".")
     if policy_path is None:
@@ -253,7 +253,8 @@ def cmd_gate(args) -> int:
     if args.baseline:
         champ = Bundle.read(args.baseline)
         baseline = Baseline(model=champ.model, bundle=champ, source=str(args.baseline))
-    elif any(isinstance(rule, (ChampionRule, NoninferiorityRule)) for rule in policy.rules):
+    elif any(isinstance(rule, (ChampionRule, NoninferiorityRule, BenchmarkRule))
+             for rule in policy.rules):
         registry = _registry(pm, context, required=False)
         name = args.model or policy.model or (bundle.model.name if bundle.model else None)
         if registry is not None and name:
