@@ -243,3 +243,29 @@ def test_gate_html_publisher_can_be_blocked(project) -> None:
     main(["gate", "-p", "no:mlflow", "-p", "no:mlgate.html", "--bundle", "reports/results.json"])
     assert (project / "reports" / "decision.json").exists()
     assert not (project / "reports" / "report.html").exists()
+
+
+def test_performance_evidence_is_rendered(monkeypatch) -> None:
+    """A benchmark's stats, device and notes, and a regression's ratio against its limit."""
+    from mlgate.perf.bench import benchmark
+    from mlgate.perf.regression import regression
+
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    b = benchmark(sum, range(200), name="predict<x>", batch_size=200, warmup=0.0, max_time=0.05,
+                  price_per_hour=1.0)
+    slow = [0.0012 + i * 1e-7 for i in range(30)]
+    fast = [0.0010 + i * 1e-7 for i in range(30)]
+    r = regression(slow, fast, tolerance=0.05, name="predict")
+    tests = (TestRecord("tests/test_speed.py::test_b", "passed", ("performance",), tuple(b.metrics()),
+                        evidence={b.name: b.evidence()}),
+             TestRecord("tests/test_speed.py::test_r", "failed", ("performance",), tuple(r.metrics()),
+                        evidence={r.name: r.evidence()}))
+    bundle = Bundle(created_at=format_time(utc_now()), model=ModelRef("m", "1"), commit=None,
+                    tests=tests).sealed()
+    page = render(bundle)
+    parse(page)  # well-formed
+    assert "predict&lt;x&gt;" in page and "predict<x>" not in page
+    assert "median ms" in page and "per million predictions" in page
+    assert "timed on " in page and "logical cores" in page
+    assert "candidate / baseline median time <b>1.2" in page
+    assert "limit 1 + tolerance = 1.05" in page

@@ -336,9 +336,59 @@ def _evidence(name: str, data: Any, budget: _Budget) -> str:
                 return _schema(data) + budget.json_block("all schema evidence", data)
             if isinstance(data.get("checks"), dict):
                 return _checks(data) + budget.json_block("all quality evidence", data)
+            if isinstance(data.get("stats"), dict) and isinstance(data.get("rounds_s"), list):
+                return _bench(data) + budget.json_block("all benchmark evidence", data)
+            if "ratio" in data and "tolerance" in data and isinstance(data.get("interval"), list):
+                return _speed(data) + budget.json_block("all regression evidence", data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass  # an unexpected shape: shown as JSON below
     return budget.json_block(f"{name}", data)
+
+
+def _bench(data: dict[str, Any]) -> str:
+    st = data["stats"]
+
+    def ms(key: str) -> str:
+        v = _float(st.get(key))
+        return "" if v is None else _num(v * 1000)
+
+    iv = st.get("median_interval_s") if isinstance(st.get("median_interval_s"), list) else []
+    low, high = (_float(iv[0]), _float(iv[1])) if len(iv) == 2 else (None, None)
+    interval = ("" if low is None or high is None
+                else f"[{_num(low * 1000)}, {_num(high * 1000)}]")
+    rows = [[_td(ms("min_s"), "num"), _td(ms("median_s"), "num"), _td(interval, "num"),
+             _td(ms("mean_s"), "num"), _td(ms("iqr_s"), "num"), _td(ms("p95_s"), "num"),
+             _td(ms("p99_s"), "num"), _td(_num(st.get("throughput")) + " " + _e(st.get("throughput_unit")),
+                                          "num"),
+             _td(_num(st.get("peak_mb")), "num"), _td(_num(st.get("n_rounds")), "num")]]
+    table = _table(("min ms", "median ms", "95% interval", "mean ms", "IQR ms", "p95 ms", "p99 ms",
+                    "throughput", "peak MB", "rounds"), rows)
+    device = data.get("device") if isinstance(data.get("device"), dict) else None
+    fp = data.get("fingerprint") if isinstance(data.get("fingerprint"), dict) else {}
+    where = (f"{_e(device.get('name') or device.get('type'))}" if device
+             else f"{_e(fp.get('cpu'))}, {_e(fp.get('logical_cores'))} logical cores")
+    cost = _float(st.get("cost_per_million"))
+    extra = "" if cost is None else f"; <b>{_num(cost)}</b> per million predictions"
+    notes = "".join(f"<li>{_e(_cut(n, 300))}</li>" for n in (data.get("notes") or [])[:10]
+                    if isinstance(n, str))
+    return (f"<p>timed on {where} with {_e(data.get('timer', 'perf_counter_ns'))}; stopped on "
+            f"{_e(data.get('stop_reason'))}{extra}</p>" + table
+            + (f'<ul class="note">{notes}</ul>' if notes else ""))
+
+
+def _speed(data: dict[str, Any]) -> str:
+    iv = data["interval"]
+    low, high = (_float(iv[0]), _float(iv[1])) if len(iv) == 2 else (None, None)
+    ratio, tol = _float(data.get("ratio")), _float(data.get("tolerance"))
+    limit = None if tol is None else 1 + tol
+    status = "fail" if data.get("regressed") else ("review" if data.get("refused") else "pass")
+    text = (f"<p>candidate / baseline median time <b>{_num(ratio)}</b> [{_num(low)}, {_num(high)}] "
+            f"(level {_num(data.get('level'))}), limit 1 + tolerance = {_num(limit)}; "
+            f"machine: {_e(data.get('machine'))}; {_e(data.get('method'))}</p>")
+    if data.get("refused"):
+        text += f'<p class="review">{_e(_cut(data["refused"], 600))}</p>'
+    bar = _svg.interval_bar(ratio, low, high, limit, direction="lower")
+    return text + f'<div class="card {status}" style="display:inline-block">{bar}</div>'
 
 
 def _drift(data: dict[str, Any]) -> str:
