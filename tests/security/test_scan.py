@@ -647,3 +647,28 @@ def test_folders_skip_files_that_are_not_model_formats(tmp_path):
     assert [f.format for f in result.files] == ["skipped", "pickle"]
     garbage = scan(write(tmp_path, "garbage.dat", b"\x00\x01\x02"))  # named: judged
     assert kinds(garbage) == {"malformed"}
+
+
+def test_joblib_structured_arrays_with_object_fields_are_followed(tmp_path):
+    joblib = pytest.importorskip("joblib")
+    arr = np.zeros(2, dtype=[("w", "f4"), ("hook", "O")])
+    arr[0]["hook"] = Reduce(os.system, "true")
+    joblib.dump({"a": arr, "after": np.arange(5.0)}, tmp_path / "s.joblib")
+    assert symbols(scan(tmp_path / "s.joblib")) == {f"{os.system.__module__}.system"}
+
+
+def test_a_joblib_dtype_whose_flags_contradict_its_type_is_refused(tmp_path):
+    """'O8' with flags 0 would make a scanner skip what joblib unpickles: refused, not guessed."""
+    joblib = pytest.importorskip("joblib")
+    joblib.dump({"o": np.array([1, 2], dtype=object)}, tmp_path / "o.joblib")
+    data = (tmp_path / "o.joblib").read_bytes()
+    assert scan(tmp_path / "o.joblib").clean
+    # the first b"K?" is the wrapper dtype's flags, 63 (NPY_OBJECT_DTYPE_FLAGS)
+    tampered = scan(write(tmp_path, "t.joblib", data.replace(b"K?", b"K\x00", 1)))
+    assert "malformed" in kinds(tampered)
+    assert "shape or dtype cannot be read" in tampered.failures()[0]
+
+
+def test_npy_field_names_do_not_fool_the_object_check(tmp_path):
+    np.save(tmp_path / "f.npy", np.zeros(3, dtype=[("Open", "f8"), ("Close", "f8")]))
+    assert scan(tmp_path / "f.npy").clean

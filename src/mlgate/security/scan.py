@@ -646,12 +646,13 @@ class _Context:
                 MemoryError, RecursionError) as exc:
             self.malformed(where, 0, f"not a valid .npy header ({type(exc).__name__})")
             return "npy"
-        if "O" in repr(descr):
-            return "npy+" + self.pickles(stream, where)
         try:
             import numpy as np
 
-            nbytes = int(np.dtype(descr).itemsize)
+            dt = np.dtype(descr)  # a literal from the header, as numpy.lib.format reads it
+            if dt.hasobject:
+                return "npy+" + self.pickles(stream, where)
+            nbytes = int(dt.itemsize)
             for dim in shape:
                 nbytes *= int(dim)
             if nbytes < 0:
@@ -785,26 +786,56 @@ class _JoblibArrays:
         stream.skip(count * itemsize)
 
 
-def _dtype_info(dtype: Any) -> tuple[bool | None, int]:
-    """(has Python objects, item size) of a ``numpy.dtype(...)`` stand-in."""
+def _dtype_info(dtype: Any, depth: int = 0) -> tuple[bool | None, int]:
+    """(has Python objects, item size) of a ``numpy.dtype(typestr, False, True)`` stand-in and
+    its ``BUILD`` state ``(version, byteorder, subdtype, names, fields, elsize, alignment,
+    flags[, metadata])``; ``(None, 0)`` when it cannot be read or is inconsistent.
+
+    joblib decides between "raw bytes follow" and "a pickle follows" by the dtype's
+    ``hasobject``, so this must agree with NumPy exactly: a type string and flags that disagree
+    (``'O8'`` with flags 0, say) would let a payload hide where the scan skips, so they are
+    refused rather than guessed."""
     if not (isinstance(dtype, Obj) and isinstance(dtype.callee, Global)
             and dtype.callee.full in ("numpy.dtype", "numpy.core.multiarray.dtype")
             and isinstance(dtype.args, tuple) and dtype.args
-            and isinstance(dtype.args[0], str)):
+            and isinstance(dtype.args[0], str)) or depth > 8:
         return None, 0
     typestr = dtype.args[0]
+    kind = typestr.lstrip("<>|=")[:1]
     state = dtype.state if isinstance(dtype.state, tuple) else ()
-    if len(state) >= 8 and isinstance(state[-1], int):
-        hasobject = bool(state[-1] & 1)
-    else:
-        hasobject = typestr.lstrip("<>|=").startswith("O")
+    flags = state[7] if len(state) >= 8 and isinstance(state[7], int) else None
     elsize = state[5] if len(state) >= 8 and isinstance(state[5], int) else -1
-    if elsize <= 0:
-        digits = re.sub(r"\D", "", typestr)
-        if not digits:
-            return (True, 0) if hasobject else (None, 0)
-        elsize = int(digits)
-    return hasobject, elsize
+    if kind == "V":
+        fields = state[4] if len(state) >= 5 else None
+        hasobject = False
+        if fields is not None:
+            items = fields.items if isinstance(fields, Obj) and fields.kind == "dict" else None
+            if not isinstance(items, dict):
+                return None, 0
+            for value in items.values():
+                if not (isinstance(value, tuple) and value):
+                    return None, 0
+                sub, _ = _dtype_info(value[0], depth + 1)
+                if sub is None:
+                    return None, 0
+                hasobject = hasobject or sub
+        if (flags is not None and bool(flags & 1) != hasobject) or elsize <= 0:
+            return None, 0
+        return hasobject, elsize
+    hasobject = kind == "O"
+    if flags is not None and bool(flags & 1) != hasobject:
+        return None, 0
+    try:
+        import numpy as np
+
+        itemsize = int(np.dtype(typestr).itemsize)
+    except (ImportError, TypeError, ValueError):
+        return None, 0
+    if kind in ("U", "S", "a") and elsize > 0:
+        itemsize = elsize
+    elif elsize not in (-1, itemsize):
+        return None, 0
+    return hasobject, itemsize
 
 
 class _StreamFile(io.RawIOBase):
