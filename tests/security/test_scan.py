@@ -449,8 +449,9 @@ def test_scan_result_is_a_check_result(tmp_path):
     import json
 
     json.dumps(evidence, allow_nan=False)
-    assert evidence["files"][0]["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
-    assert evidence["files"][1]["finding_count"] == 1
+    assert evidence["files"][0]["finding_count"] == 1  # files with findings first
+    assert evidence["files"][1]["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
+    assert (evidence["file_count"], evidence["finding_count"]) == (2, 1)
     assert len(result.failures()) == 1
     assert result[str(good)].clean and not result[str(bad)].clean
     calls = result[str(bad)].calls
@@ -672,3 +673,14 @@ def test_a_joblib_dtype_whose_flags_contradict_its_type_is_refused(tmp_path):
 def test_npy_field_names_do_not_fool_the_object_check(tmp_path):
     np.save(tmp_path / "f.npy", np.zeros(3, dtype=[("Open", "f8"), ("Close", "f8")]))
     assert scan(tmp_path / "f.npy").clean
+
+
+def test_evidence_stays_small_for_many_files(tmp_path):
+    import json
+
+    for i in range(300):
+        write(tmp_path, f"m{i:03}.pkl", b"\x80\x02cmypkg.models\nNet%d\n)\x81." % i)
+    result = scan(tmp_path)
+    evidence = result.evidence()
+    assert evidence["file_count"] == 300 and len(evidence["files"]) == 200
+    assert len(json.dumps(evidence)) < 1_000_000

@@ -81,6 +81,8 @@ DEFAULT_MAX_BYTES = 4 << 30
 DEFAULT_MAX_MEMBERS = 10_000
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium")
+#: files listed one by one in a result's evidence (the counts are always complete)
+MAX_EVIDENCE_FILES = 200
 
 #: modules whose globals can run commands, code, imports or I/O; only used to grade an unknown
 #: global as "critical" instead of "high". The verdict never depends on this list.
@@ -224,15 +226,24 @@ class ScanResult:
                 Metric(f"{self.name}_files", float(len(self.files)))]
 
     def evidence(self) -> dict[str, Any]:
+        """Per file (the first :data:`MAX_EVIDENCE_FILES`, files with findings first): path,
+        SHA-256, format, findings (the first 20) and the globals it imports (the first 50);
+        the counts are always complete. Kept well under the record API's 1 MB."""
+        ordered = sorted(self.files, key=lambda f: f.clean)
         return {
+            "file_count": len(self.files),
+            "finding_count": len(self.findings),
             "files": [
                 {"path": f.path, "sha256": f.sha256, "size": f.size, "format": f.format,
-                 "findings": [x.to_json() for x in f.findings[:50]],
                  "finding_count": len(f.findings),
-                 "globals": sorted(f.globals)[:200], "recommendation": f.recommendation}
-                for f in self.files
+                 "findings": [x.to_json() for x in f.findings[:20]],
+                 "global_count": len(f.globals), "globals": sorted(f.globals)[:50],
+                 "recommendation": f.recommendation is not None}
+                for f in ordered[:MAX_EVIDENCE_FILES]
             ],
             "allowed_extra": list(self.allowed_extra),
+            "recommendation": RECOMMENDATION if any(f.recommendation for f in self.files)
+            else None,
         }
 
     def failures(self) -> list[str]:
