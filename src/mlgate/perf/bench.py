@@ -75,8 +75,9 @@ _NS = 1e-9
 def machine_fingerprint() -> dict[str, Any]:
     """What a timing depends on: the CPU model (``/proc/cpuinfo``'s ``model name``, else
     :func:`platform.processor`), logical cores, architecture, OS, the full platform string, the
-    Python implementation and version, and NumPy's version when NumPy is already imported
-    (``None`` otherwise; it is never imported for this)."""
+    Python implementation and version, NumPy's version when NumPy is already imported
+    (``None`` otherwise; it is never imported for this), and the versions of the numeric
+    libraries already imported (``libraries``: shown, not compared)."""
     cpu = ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
@@ -87,6 +88,9 @@ def machine_fingerprint() -> dict[str, Any]:
     except OSError:
         pass
     numpy = sys.modules.get("numpy")
+    libraries = {name: getattr(sys.modules[name], "__version__", None)
+                 for name in ("numpy", "scipy", "pandas", "sklearn", "torch", "xgboost",
+                              "lightgbm", "onnxruntime") if name in sys.modules}
     return {
         "cpu": cpu or platform.processor() or "unknown",
         "logical_cores": os.cpu_count(),
@@ -95,6 +99,7 @@ def machine_fingerprint() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "numpy": getattr(numpy, "__version__", None) if numpy is not None else None,
+        "libraries": libraries,
     }
 
 
