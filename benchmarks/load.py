@@ -10,7 +10,9 @@ on 127.0.0.1 (uvicorn, ``--server-workers`` processes). Each request is one row 
 test split (171 rows), in MLflow's ``dataframe_split`` format, posted as fast as the users can
 (no think time). For each number of locust worker processes (0: one locust process; N: a master
 and N forked workers) it prints what the gate records: requests per second, p50/p95/p99 latency
-and the error ratio (with its Wilson 95% interval).
+and the error ratio (with its Wilson 95% interval); "master saw" is locust's own aggregate on
+the master, which waits a fixed 0.5 s for the workers' last reports (the gate's numbers are the
+per-process tallies, see mlgate_locust.runner).
 
 The load generator and the server share this machine's cores, so the figures are the
 machine's, not the model's alone: read them with the machine line printed first.
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.users} users, {args.duration:g} s per run, one row per request, no think "
                   "time\n")
             header = (f"{'locust processes':>18} {'requests':>9} {'req/s':>8} {'p50 ms':>7} "
-                      f"{'p95 ms':>7} {'p99 ms':>7} {'error ratio':>12} {'(Wilson 95% upper)':>19}")
+                      f"{'p95 ms':>7} {'p99 ms':>7} {'error ratio':>12} {'(Wilson 95% upper)':>19} "
+                      f"{'master saw':>10}")
             print(header)
             print("-" * len(header))
             for workers in (int(w) for w in args.workers.split(",")):
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 label = "1" if workers == 0 else f"1 + {workers} workers"
                 print(f"{label:>18} {s.requests:>9} {s.rps:>8.1f} {s.p50_ms:>7.0f} "
                       f"{s.p95_ms:>7.0f} {s.p99_ms:>7.0f} {ratio.value:>12.4f} "
-                      f"{ratio.interval.high:>19.4f}")
+                      f"{ratio.interval.high:>19.4f} {result.run.master_requests:>10}")
     return 0
 
 
