@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from mlgate.errors import InputError, PolicyError
-from mlgate.policy import DEFAULT_MAX_AGE, BoundRule, ChampionRule, Policy, find_policy, load_policy
+from mlgate.policy import (
+    DEFAULT_MAX_AGE,
+    BoundRule,
+    ChampionRule,
+    Policy,
+    find_policy,
+    load_policy,
+    parse_policy,
+)
 
 FULL = """\
 model = "iris"
@@ -102,7 +110,7 @@ def test_pyproject_keys_are_prefixed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "key", "message", "fix"), [
     ("colour = 'red'\n", "colour", "unknown key",
-     "use one of: allow_failures, champion_alias, max_age, model, require, rule"),
+     "use one of: allow_failures, champion_alias, max_age, model, require, rule, security"),
     ("[require]\nfamily = ['data']\n", "require.family", "unknown key",
      "use require.families, require.tests or require.ml_test_score"),
     ("[require]\nfamilies = ['dta']\n", "require.families", "unknown family 'dta'",
@@ -110,7 +118,8 @@ def test_pyproject_keys_are_prefixed(tmp_path: Path) -> None:
     ("[[rule]]\nkind = 'better'\nmetric = 'a'\n", "rule[0].kind", "unknown rule kind 'better'",
      "use one of: benchmark, bound, champion, cost, noninferiority"),
     ("[[rule]]\nkind = 'bound'\nmetric = 'a'\nmin = 1\n[[rule]]\nkind = 'bund'\nmetric = 'a'\n",
-     "rule[1].kind", "unknown rule kind 'bund'", "use one of: benchmark, bound, champion, cost, noninferiority"),
+     "rule[1].kind", "unknown rule kind 'bund'",
+     "use one of: benchmark, bound, champion, cost, noninferiority"),
     ("[[rule]]\nkind = 'bound'\nmetric = 'a'\n", "rule[0]", "a bound rule needs min, max or both",
      "e.g. min = 0.9"),
     ("[[rule]]\nkind = 'bound'\nmetric = 'a'\nmin = 0.9\nmax = 0.5\n", "rule[0]",
@@ -260,3 +269,18 @@ def test_max_age_unlimited_turns_the_age_check_off(tmp_path: Path) -> None:
     policy = load_policy(write(tmp_path, 'max_age = "unlimited"\n'))
     assert policy.max_age is None
     assert policy.to_json()["max_age"] is None
+
+
+def test_security_allow_globals() -> None:
+    p = parse_policy({"security": {"allow_globals": ["pkg.models.MyNet", "xgboost.core.Booster"]}})
+    assert p.allow_globals == ("pkg.models.MyNet", "xgboost.core.Booster")
+    assert p.to_json()["security"] == {"allow_globals": ["pkg.models.MyNet", "xgboost.core.Booster"]}
+    assert "security" not in parse_policy({}).to_json()  # digests of older policies unchanged
+    for raw, key in [({"security": []}, "security"),
+                     ({"security": {"allow": ["a.b"]}}, "security.allow"),
+                     ({"security": {"allow_globals": ["os system"]}}, "security.allow_globals"),
+                     ({"security": {"allow_globals": ["builtins"]}}, "security.allow_globals"),
+                     ({"security": {"allow_globals": "a.b"}}, "security.allow_globals")]:
+        with pytest.raises(PolicyError) as info:
+            parse_policy(raw, source="mlgate.toml")
+        assert info.value.key == key, raw

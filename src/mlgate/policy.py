@@ -12,6 +12,9 @@ Read from ``mlgate.toml`` (top level) or ``pyproject.toml`` (``[tool.mlgate]``):
     tests = ["tests/test_model.py::test_accuracy"]   # each must exist and have passed
     ml_test_score = 2             # the ML Test Score of the run's @pytest.mark.mltest tags
 
+    [security]                    # globals the model-file scanner trusts beyond its allowlist
+    allow_globals = ["mypackage.models.MyNet"]
+
     [[rule]]                      # an absolute bound on a recorded metric
     kind = "bound"
     metric = "accuracy"
@@ -147,6 +150,8 @@ class Policy:
     require_tests: tuple[str, ...] = ()
     require_ml_test_score: float | None = None
     rules: tuple[Rule, ...] = ()
+    #: globals the model-file scanner accepts beyond its allowlist ([security] allow_globals)
+    allow_globals: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +162,8 @@ class Policy:
             "require": {"families": list(self.require_families), "tests": list(self.require_tests),
                         "ml_test_score": self.require_ml_test_score},
             "rules": [_rule_json(r) for r in self.rules],
+            **({"security": {"allow_globals": list(self.allow_globals)}}
+               if self.allow_globals else {}),
         }
 
     @property
@@ -230,7 +237,8 @@ def load_policy(path: str | Path) -> Policy:
     return parse_policy(data, source=source, prefix=prefix)
 
 
-_TOP_KEYS = {"model", "max_age", "champion_alias", "allow_failures", "require", "rule", "rules"}
+_TOP_KEYS = {"model", "max_age", "champion_alias", "allow_failures", "require", "rule", "rules",
+             "security"}
 
 
 def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str = "") -> Policy:
@@ -275,6 +283,19 @@ def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str 
                       f"use some of: {', '.join(FAMILIES)}")
     tests = _str_list(require.get("tests", []), err, "require.tests")
 
+    security = data.get("security", {})
+    if not isinstance(security, dict):
+        raise err("security", "must be a table: [security]")
+    for key in security:
+        if key != "allow_globals":
+            raise err(f"security.{key}", "unknown key",
+                      'use security.allow_globals = ["mypackage.models.MyNet"]')
+    allow_globals = _str_list(security.get("allow_globals", []), err, "security.allow_globals")
+    for name in allow_globals:
+        if "." not in name.strip(".") or any(c.isspace() for c in name):
+            raise err("security.allow_globals", f"{name!r} is not a dotted global name",
+                      'write module and name, e.g. "mypackage.models.MyNet"')
+
     if "rule" in data and "rules" in data:
         raise err("rules", "both [[rule]] and [[rules]] are given", "keep one of them")
     rules_key = "rules" if "rules" in data else "rule"
@@ -293,6 +314,7 @@ def parse_policy(data: dict[str, Any], *, source: str = "<policy>", prefix: str 
         source=source, model=model, max_age=max_age, champion_alias=alias,
         allow_failures=allow_failures, require_families=tuple(families),
         require_tests=tuple(tests), require_ml_test_score=min_score, rules=tuple(rules),
+        allow_globals=tuple(allow_globals),
     )
 
 
