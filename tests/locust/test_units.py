@@ -156,3 +156,37 @@ def test_wait_healthy_reports_the_log_of_a_server_that_died(tmp_path):
     assert "no such model: models:/x/1" in str(err.value)
     with pytest.raises(ModelServerError, match="did not answer .* within 0 s"):
         wait_healthy("http://127.0.0.1:9", timeout_s=0.2)
+
+
+def test_the_gate_decides_on_the_load_metrics(tmp_path):
+    """The README's SLO rules, parsed by the real policy parser, on a LoadResult's metrics."""
+    from datetime import UTC, datetime
+
+    from mlgate.bundle import Bundle, ModelRef
+    from mlgate.gate import decide
+    from mlgate.policy import parse_policy
+    from mlgate.record import TestRecord
+
+    policy = parse_policy({"max_age": "unlimited", "rule": [
+        {"kind": "bound", "metric": "load.p95_ms", "max": 50},
+        {"kind": "bound", "metric": "load.requests_per_second", "min": 100},
+        {"kind": "bound", "metric": "load.error_ratio", "on": "upper", "max": 0.01},
+    ]})
+    spec = LoadSpec("http://127.0.0.1:1", tmp_path / "b.jsonl", tmp_path, users=8, duration_s=10)
+
+    def verdict(requests, failures, p95, rps):
+        row = RowStats("candidate", requests, failures, rps, p95 / 2, p95, p95 * 1.5, p95 / 2, p95)
+        result = LoadResult(LoadRun(spec, 0, 10.0, {"candidate": row}))
+        record = TestRecord("tests/test_load.py::test_slo", "passed", ("performance",),
+                            tuple(result.metrics()))
+        bundle = Bundle(created_at="2026-11-27T11:00:00Z", model=ModelRef("m", "1"),
+                        commit="0123456789abcdef", tests=(record,)).sealed()
+        decision = decide(bundle, policy, None, now=datetime(2026, 11, 27, 12, tzinfo=UTC))
+        return decision.verdict, [r.message for r in decision.reasons if r.status != "pass"]
+
+    assert verdict(20_000, 0, 40, 2000)[0] == "promote"
+    # 15 failures in 2,000: the point ratio 0.0075 is under 0.01, its Wilson upper bound (0.012) is not
+    decided, reasons = verdict(2_000, 15, 40, 200)
+    assert decided == "reject" and any("load.error_ratio" in m for m in reasons), reasons
+    decided, reasons = verdict(20_000, 0, 80, 90)
+    assert decided == "reject" and len(reasons) == 2, reasons

@@ -19,6 +19,7 @@ Latencies are locust's: its percentiles are bucketed (to 1 ms below 100 ms, 10 m
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,9 @@ class LoadResult:
             "worker_mode": spec.worker_mode if spec.workers else None,
             "max_rps": spec.max_rps,
             "seed": spec.seed,
+            "rows_per_request": spec.rows_per_request,
+            # other tests running at the same time (pytest-xdist) share the machine
+            "pytest_xdist_workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0),
             "requests": s.requests,
             "failures": s.failures,
             "mean_ms": None if math.isnan(s.mean_ms) else round(s.mean_ms, 3),

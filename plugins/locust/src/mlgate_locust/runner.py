@@ -87,6 +87,7 @@ class LoadSpec:
     shadow_url: str | None = None
     path: str = "/invocations"
     seed: int = 0
+    rows_per_request: int = 1  # for the evidence (cost per prediction: requests x rows)
     timeout_s: float | None = None  # None: duration_s + STARTUP_ALLOWANCE_S
 
     def validate(self) -> None:
