@@ -684,3 +684,33 @@ def test_evidence_stays_small_for_many_files(tmp_path):
     evidence = result.evidence()
     assert evidence["file_count"] == 300 and len(evidence["files"]) == 200
     assert len(json.dumps(evidence)) < 1_000_000
+
+
+def test_plain_pickles_of_tensors_are_scanned_through_their_embedded_torch_files(tmp_path):
+    """``pickle.dumps(tensor)`` pickles ``torch.storage._load_from_bytes(b"<torch.save zip>")``:
+    allowed only because the embedded zip is scanned, and only for direct calls on it."""
+    torch = pytest.importorskip("torch")
+    write(tmp_path, "plain.pkl", pickle.dumps({"w": torch.arange(10.0),
+                                               "layer": torch.nn.Linear(3, 2)}))
+    result = scan(tmp_path / "plain.pkl")
+    assert result.clean, result.failures()
+    assert any("<bytes@" in m for m in result.files[0].members)
+
+    inner = io.BytesIO()
+    torch.save({"x": Reduce(os.system, "true")}, inner)
+    blob = inner.getvalue()
+    evil = (b"\x80\x02ctorch.storage\n_load_from_bytes\nB" + struct.pack("<I", len(blob)) + blob
+            + b"\x85R.")
+    found = scan(write(tmp_path, "evil.pkl", evil))
+    assert {f"{os.system.__module__}.system", "torch.storage._load_from_bytes"} <= symbols(found)
+    assert any("!<bytes@" in f.where for f in found.findings)
+
+    # the loader handed to another callable (which would call it on anything): not vouched for
+    escaped = (b"\x80\x02ctorch._tensor\n_rebuild_from_type_v2\n(ctorch.storage\n"
+               b"_load_from_bytes\nctorch\nTensor\n)}tR.")
+    esc = scan(write(tmp_path, "esc.pkl", escaped))
+    assert [(f.kind, f.symbol) for f in esc.findings] == [
+        ("unknown-global", "torch.storage._load_from_bytes")]
+    # called on something that is not a literal blob
+    computed = (b"\x80\x02ctorch.storage\n_load_from_bytes\ncbuiltins\nbytes\nK\x03\x85R\x85R.")
+    assert "torch.storage._load_from_bytes" in symbols(scan(write(tmp_path, "c.pkl", computed)))

@@ -205,11 +205,12 @@ class Stream:
 class Global:
     """An object the stream imports: ``module``, ``name`` (after Python 2 name mapping)."""
 
-    __slots__ = ("module", "name", "full", "offset")
+    __slots__ = ("module", "name", "full", "offset", "escaped")
 
     def __init__(self, module: str, name: str, offset: int) -> None:
         self.module, self.name, self.offset = module, name, offset
         self.full = f"{module}.{name}"
+        self.escaped = False  # used other than as the callee of a call
 
     def describe(self) -> str:
         return self.full
@@ -278,6 +279,9 @@ class PickleReport:
     problems: list[Problem] = field(default_factory=list)
     persistent_ids: list[Any] = field(default_factory=list)
     value: Any = None  # the stand-in for the unpickled value (torch legacy reads it)
+    #: loaders of embedded bytes (:data:`EMBEDDED_LOADERS`) whose every use was a direct call
+    #: on a literal blob that scanned clean
+    verified: set[str] = field(default_factory=set)
 
     def merge(self, other: PickleReport) -> None:
         for name, off in other.globals.items():
@@ -286,10 +290,20 @@ class PickleReport:
         self.call_count += other.call_count
         self.problems.extend(other.problems)
         self.persistent_ids.extend(other.persistent_ids)
+        self.verified |= other.verified
 
 
 #: hook called on ``BUILD``: ``(stream, obj, report) -> None``; joblib's array wrapper uses it
 BuildHook = Callable[[Stream, Obj, PickleReport], None]
+#: hook called with an embedded blob handed to a loader: ``(data, offset) -> clean``
+EmbeddedHook = Callable[[bytes, int], bool]
+
+#: globals that load a file from bytes given in the stream. A plain ``pickle.dumps`` of a
+#: tensor pickles ``torch.storage._load_from_bytes(b"<a torch.save zip>")``. Such a global is
+#: allowed only when every use of it is a direct call on a literal blob that itself scans clean.
+EMBEDDED_LOADERS = frozenset({"torch.storage._load_from_bytes"})
+#: largest embedded blob read into memory to be scanned (larger ones stay findings)
+MAX_EMBEDDED = 64 << 20
 
 _OPNAMES = {
     ord("R"): "REDUCE", ord("b"): "BUILD", ord("i"): "INST", ord("o"): "OBJ",
@@ -321,7 +335,8 @@ def _ascii(raw: bytes) -> Any:
         return raw
 
 
-def walk(stream: Stream, *, on_build: BuildHook | None = None) -> PickleReport:
+def walk(stream: Stream, *, on_build: BuildHook | None = None,
+         on_embedded: EmbeddedHook | None = None) -> PickleReport:
     """Walk one pickle from the stream's position to its ``STOP`` and report.
 
     Raises :class:`Truncated` or :class:`Malformed` (with what was seen so far on the
@@ -330,26 +345,29 @@ def walk(stream: Stream, *, on_build: BuildHook | None = None) -> PickleReport:
     """
     report = PickleReport(start=stream.pos)
     try:
-        _run(stream, report, on_build)
+        _run(stream, report, on_build, on_embedded)
     except (Truncated, Malformed) as exc:
         exc.report = report  # type: ignore[attr-defined]
         raise
     return report
 
 
-def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None) -> None:  # noqa: C901
+def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # noqa: C901
+         on_embedded: EmbeddedHook | None) -> None:
     stack: list[Any] = []
+    loaders: list[Global] = []  # stand-ins of EMBEDDED_LOADERS globals
+    unverified: set[str] = set()
     metastack: list[list[Any]] = []
     memo: dict[int, Any] = {}
     problems = report.problems
     proto = 0
 
-    def pop(off: int) -> Any:
+    def pop(off: int, callee: bool = False) -> Any:
         if not stack:
             raise Malformed("stack underflow", off)
         v = stack.pop()
-        if v is MARK:
-            raise Malformed("a MARK where a value was expected", off)
+        if isinstance(v, Global) and not callee:
+            v.escaped = True
         return v
 
     def pop_mark(off: int) -> list[Any]:
@@ -358,6 +376,9 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None) -> No
             raise Malformed("no MARK to pop to", off)
         items = stack
         stack = metastack.pop()
+        for v in items:
+            if isinstance(v, Global):
+                v.escaped = True
         return items
 
     def add_global(module: str, name: str, off: int) -> Global:
@@ -368,12 +389,16 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None) -> No
                 module = _compat_pickle.IMPORT_MAPPING[module]
         g = Global(module, name, off)
         report.globals.setdefault(g.full, off)
+        if g.full in EMBEDDED_LOADERS:
+            loaders.append(g)
         return g
 
     def call(callee: Any, off: int, opcode: int, args: Any = None) -> Obj:
         opname = _OPNAMES[opcode]
         if isinstance(callee, Global):
             name = callee.full
+            if name in EMBEDDED_LOADERS and not embedded_clean(args, opcode):
+                unverified.add(name)
         else:
             name = f"<{_describe(callee)}>"
             problems.append(Problem(
@@ -400,8 +425,24 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None) -> No
         except UnicodeDecodeError:
             raise Malformed("invalid UTF-8 in a string", off) from None
 
+    def embedded_clean(args: Any, opcode: int) -> bool:
+        if not (on_embedded is not None and opcode == 0x52 and isinstance(args, tuple)
+                and len(args) == 1 and isinstance(args[0], Obj) and args[0].kind == "bytes"
+                and isinstance(args[0].items, bytes)):
+            return False
+        data, args[0].items = args[0].items, None  # scanned once, then freed
+        return on_embedded(data, args[0].offset)
+
     def blob(n: int, off: int, kind: str = "bytes") -> Any:
         if n > MAX_BYTES:
+            if kind == "bytes" and on_embedded is not None and n <= MAX_EMBEDDED:
+                head = stream.peek(4)
+                if head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in
+                                                   (b"\x02", b"\x03", b"\x04", b"\x05")):
+                    start = stream.pos
+                    embedded = Obj(kind, start)
+                    embedded.items = stream.read(n)
+                    return embedded
             stream.skip(n)
             return Obj(kind, off)
         data = stream.read(n)
@@ -661,16 +702,16 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None) -> No
         # -- calls --
         elif op == 0x52:  # REDUCE
             args = pop(off)
-            func = pop(off)
+            func = pop(off, callee=True)
             stack.append(call(func, off, op, args))
         elif op == 0x81:  # NEWOBJ
             args = pop(off)
-            cls = pop(off)
+            cls = pop(off, callee=True)
             stack.append(call(cls, off, op, args))
         elif op == 0x92:  # NEWOBJ_EX
             kwargs = pop(off)
             args = pop(off)
-            cls = pop(off)
+            cls = pop(off, callee=True)
             stack.append(call(cls, off, op, (args, kwargs)))
         elif op == 0x6F:  # OBJ
             items = pop_mark(off)
@@ -716,6 +757,12 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None) -> No
         elif op == 0x2E:  # STOP
             report.value = pop(off)
             report.end = stream.pos
+            for g in loaders:
+                if not g.escaped and g.full not in unverified:
+                    report.verified.add(g.full)
+            for g in loaders:
+                if g.escaped or g.full in unverified:
+                    report.verified.discard(g.full)
             return
         else:
             raise Malformed(f"unknown opcode 0x{op:02x}", off)

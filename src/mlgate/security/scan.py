@@ -415,7 +415,7 @@ class _Context:
         self.saw_pickle = True
         for name, off in report.globals.items():
             self.globals.setdefault(name, (where, off))
-            if name in self.allow or (where, name) in self._flagged:
+            if name in self.allow or name in report.verified or (where, name) in self._flagged:
                 continue
             self._flagged.add((where, name))
             if _dangerous(name):
@@ -503,7 +503,7 @@ class _Context:
         if len(head) >= 262 and head[257:262] == b"ustar":
             return self._spooled(stream, where, depth, "tar", self.tar)
         if head[:6] == b"\x93NUMPY":
-            return self.npy(stream, where)
+            return self.npy(stream, where, depth)
         opener = _decompressor(head)
         if opener is not None:
             kind, factory = opener
@@ -531,7 +531,7 @@ class _Context:
             # anything; a polyglot that does import is scanned as a pickle below
             self.skipped.append(f"{where} ({other}: not a pickle format)")
             return other
-        return self.pickles(stream, where)
+        return self.pickles(stream, where, depth=depth)
 
     def _spooled(self, stream: Stream, where: str, depth: int, kind: str, then: Any) -> str:
         if depth + 1 > self.max_depth and depth > 0:
@@ -637,7 +637,7 @@ class _Context:
         self.members.append(where)
         self.stream(stream, where, depth, name)
 
-    def npy(self, stream: Stream, where: str) -> str:
+    def npy(self, stream: Stream, where: str, depth: int = 0) -> str:
         import ast
 
         try:
@@ -662,7 +662,7 @@ class _Context:
 
             dt = np.dtype(descr)  # a literal from the header, as numpy.lib.format reads it
             if dt.hasobject:
-                return "npy+" + self.pickles(stream, where)
+                return "npy+" + self.pickles(stream, where, depth=depth)
             nbytes = int(dt.itemsize)
             for dim in shape:
                 nbytes *= int(dim)
@@ -682,17 +682,35 @@ class _Context:
                       "re-save the array with numpy.save")
         return "npy"
 
-    def pickles(self, stream: Stream, where: str, *, stop_at_non_pickle: bool = False) -> str:
+    def pickles(self, stream: Stream, where: str, *, stop_at_non_pickle: bool = False,
+                depth: int = 0) -> str:
         """Walk pickle after pickle until the end; torch legacy storages and joblib arrays are
         skipped by their declared sizes. Returns the format name."""
         count = 0
         legacy = False
         pids: list[Any] = []
-        joblib = _JoblibArrays(self)
+        def embedded(data: bytes, offset: int) -> bool:
+            """Scan a blob handed to a loader (``torch.storage._load_from_bytes``) as a file of
+            its own; the call is vouched for only if it scans clean."""
+            label = f"{where}!<bytes@{offset}>"
+            if depth + 1 > self.max_depth:
+                self.limit(label, f"nested deeper than {self.max_depth} levels")
+                return False
+            before = len(self.findings)
+            try:
+                self.budget.take(len(data))
+                self.members.append(label)
+                self.seekable(io.BytesIO(data), len(data), label, depth + 1, "embedded")
+            except BudgetExceeded as exc:
+                self.limit(label, f"unpacks to more than {exc.limit} bytes")
+                return False
+            return len(self.findings) == before
+
+        joblib = _JoblibArrays(self, embedded)
         fmt = "pickle"
         while True:
             try:
-                report = walk(stream, on_build=joblib)
+                report = walk(stream, on_build=joblib, on_embedded=embedded)
             except (Truncated, Malformed) as exc:
                 partial = getattr(exc, "report", None)
                 if partial is not None:
@@ -768,7 +786,8 @@ class _JoblibArrays:
 
     WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
 
-    def __init__(self, ctx: _Context) -> None:
+    def __init__(self, ctx: _Context, embedded: Any = None) -> None:
+        self.embedded = embedded
         self.ctx = ctx
         self.seen = False
 
@@ -786,7 +805,7 @@ class _JoblibArrays:
                 or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise Malformed("a joblib array wrapper whose shape or dtype cannot be read", off)
         if hasobject:
-            nested = walk(stream, on_build=self)
+            nested = walk(stream, on_build=self, on_embedded=self.embedded)
             report.merge(nested)
             return
         if isinstance(state.get("numpy_array_alignment_bytes"), int):
