@@ -117,6 +117,18 @@ def test_a_refusal_of_valid_input_and_an_empty_message_are_crashes() -> None:
     assert any("without a message" in r for r, _ in result.reasons)
 
 
+def test_a_predict_validating_with_the_schema_refuses_well(model) -> None:
+    def validating(frame):  # pandera's SchemaError(s) are well-formed refusals by default
+        return robust_predict(model)(SCHEMA.validate(frame, lazy=True))
+
+    result = fuzz(validating, SCHEMA, max_examples=20, huge_rows=0)
+    assert result.crashes == 0, result.failures()
+    assert result.by_kind["wrong_dtype"]["error"] > 0
+    strict = fuzz(validating, SCHEMA, max_examples=20, huge_rows=0, shrink=False,
+                  well_formed=(ValueError,))
+    assert any(r.startswith("SchemaError") for r, _ in strict.reasons), strict.reasons
+
+
 def test_the_same_seed_gives_the_same_result(model) -> None:
     first = fuzz(fragile_predict(model), SCHEMA, **FAST)
     second = fuzz(fragile_predict(model), SCHEMA, **FAST)

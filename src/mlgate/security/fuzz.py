@@ -9,7 +9,8 @@ Hypothesis draws batches that the schema accepts (pandera's strategies, through
 
 - ``ok``: the call returned, with one prediction per row (and, for valid input, no NaN);
 - ``error``: a *well-formed* refusal of invalid input: an exception of the ``well_formed`` types
-  (``ValueError``, ``TypeError``, ``KeyError`` by default) with a message; over HTTP a 4xx
+  (``ValueError``, ``TypeError``, ``KeyError``, pandera's ``SchemaError(s)``, MLflow's
+  ``MlflowException`` when MLflow is loaded, by default) with a message; over HTTP a 4xx
   answer whose body says why (a JSON object with ``message``/``error``/``detail``, or text);
 - ``crash``: anything else: an unexpected exception type (``IndexError``, ``ZeroDivisionError``,
   ``RecursionError``, ``MemoryError``…), an error without a message, the wrong number of
@@ -257,6 +258,21 @@ def _cases(schema: Any, batch_sizes: tuple[int, ...]) -> Callable[[str], Any]:
         return cache[kind]
 
     return case_of
+
+
+def well_formed_errors() -> tuple[type[BaseException], ...]:
+    """The default well-formed refusals: :data:`WELL_FORMED`, pandera's ``SchemaError`` and
+    ``SchemaErrors`` (a predict that validates its input with the schema) and, when MLflow is
+    already imported, ``MlflowException`` (a pyfunc enforcing its signature)."""
+    import sys
+
+    from pandera.errors import SchemaError, SchemaErrors
+
+    out: tuple[type[BaseException], ...] = (*WELL_FORMED, SchemaError, SchemaErrors)
+    mlflow_errors = sys.modules.get("mlflow.exceptions")
+    if mlflow_errors is not None:
+        out += (mlflow_errors.MlflowException,)
+    return out
 
 
 # -- classifying calls --------------------------------------------------------------------------
@@ -556,7 +572,7 @@ def fuzz(
     mutations: Iterable[str] = MUTATIONS,
     exclude: Iterable[str] = (),
     valid_share: float = 0.25,
-    well_formed: tuple[type[BaseException], ...] = WELL_FORMED,
+    well_formed: tuple[type[BaseException], ...] | None = None,
     shrink: bool = True,
     max_crash_rate: float = 0.0,
     name: str = "fuzz",
@@ -568,8 +584,8 @@ def fuzz(
     ``max_examples`` draws (plus one ``huge`` batch of ``huge_rows`` rows, 0 to skip) in batches
     of ``batch_sizes`` rows, seeded by ``seed``; ``valid_share`` of the draws are valid batches.
     ``exclude``: schema columns that are not model inputs (the target). ``well_formed``: the
-    exception types that count as a clear refusal. ``shrink``: look for the smallest failing
-    input after a crash (a second Hypothesis run).
+    exception types that count as a clear refusal (``None``: :func:`well_formed_errors`).
+    ``shrink``: look for the smallest failing input after a crash (a second Hypothesis run).
 
     >>> import numpy as np, pandera.pandas as pa
     >>> schema = pa.DataFrameSchema({"x": pa.Column(float, pa.Check.in_range(0, 1))})
@@ -581,7 +597,8 @@ def fuzz(
     (0, True)
     """
     caught = [0]
-    call = _call_predict(predict, tuple(well_formed), caught)
+    refusals = well_formed_errors() if well_formed is None else tuple(well_formed)
+    call = _call_predict(predict, refusals, caught)
     return _run(call, _feature_schema(schema, exclude), target=_name_of(predict),
                 max_examples=max_examples, seed=seed, batch_sizes=batch_sizes,
                 huge_rows=huge_rows, mutations=mutations, valid_share=valid_share,
