@@ -165,7 +165,8 @@ def table(samples, root: Path, tools: dict[str, dict | None]) -> str:
         lines.append(f"\nof mlgate's time, {1000 * spent / mb:.2f} ms per MB is the SHA-256 of each "
                      "file (recorded so the gate can pin the scanned artifact; the others hash "
                      "nothing)")
-    fps = {n: [s["name"] for s in ben if tools[n][s["file"]]["flag"] != "no"] for n in names}
+    fps = {n: [f"{s['name']} ({tools[n][s['file']]['flag']})" for s in ben
+               if tools[n][s["file"]]["flag"] != "no"] for n in names}
     for n, bad in fps.items():
         if bad:
             lines.append(f"\n{n} flagged benign files: {', '.join(bad)}")

@@ -238,6 +238,12 @@ def build(out: Path) -> list[Sample]:
                 dst.writestr(info, data)
         add("torch-zip-swapped-data-pkl", "torch-swapped.pt", buf.getvalue(), True,
             "torch zip with data.pkl replaced")
+        inner = io.BytesIO()
+        torch.save({"x": evil}, inner)
+        blob = inner.getvalue()
+        add("torch-embedded-bytes", "torch-embedded.pkl",
+            b"\x80\x02ctorch.storage\n_load_from_bytes\nB" + struct.pack("<I", len(blob)) + blob
+            + b"\x85R.", True, "torch.storage._load_from_bytes on an embedded torch file")
 
     # -- joblib, numpy
     try:
@@ -348,6 +354,9 @@ def _benign(out: Path, add) -> None:
                _use_new_zipfile_serialization=False)
     add("benign-torch-legacy", "benign-torch-legacy.pt", None, False,
         "PyTorch state dict, 25 MB, legacy format")
+    add("benign-torch-plain-pickle", "benign-torch-plain.pkl", pickle.dumps(
+        torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))),
+        False, "plain pickle.dumps of an nn.Sequential (tensors as embedded torch files)")
     torch.save(net, out / "benign-torch-module.pt")
     add("benign-torch-module", "benign-torch-module.pt", None, False,
         "whole nn.Sequential (torch classes only)")
