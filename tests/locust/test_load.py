@@ -112,6 +112,10 @@ def test_shadow_identical_champion_agrees(model_endpoint, models, iris, tmp_path
     assert math.isfinite(diff.value) and diff.interval.low <= diff.value <= diff.interval.high
     assert abs(diff.value) < 50  # the same model on the same kind of server
     assert math.isfinite(value(result, "shadow.latency_diff_p95_ms"))
+    assert value(result, "shadow.error_ratio") == 0
+    assert [m.name for m in result.metrics()] == [
+        "shadow.agreement", "shadow.latency_diff_ms", "shadow.latency_diff_p95_ms",
+        "shadow.error_ratio"]  # the candidate's throughput here is not a plain run's
 
 
 def test_shadow_different_champion_disagrees(model_endpoint, models, iris, tmp_path):

@@ -138,6 +138,10 @@ def test_no_requests_fails_closed(tmp_path):
     assert all(math.isnan(v) for v in values.values())
     assert all(m.passed is False for m in result.metrics())  # NaN never passes, SLO or not
     assert result.failures()
+    named = LoadResult(LoadRun(spec, 0, 1.0, rows, samples), prefix="load.batch32")
+    assert [m.name for m in named.metrics()] == [
+        "load.batch32.p50_ms", "load.batch32.p95_ms", "load.batch32.p99_ms",
+        "load.batch32.requests_per_second", "load.batch32.error_ratio"]
     nothing = LoadRun(spec, 2, 1.0, error="locust exited with 2; its log:\nboom")
     for res in (LoadResult(nothing), ShadowResult(nothing)):
         assert all(math.isnan(m.value) for m in res.metrics())
@@ -190,3 +194,13 @@ def test_the_gate_decides_on_the_load_metrics(tmp_path):
     assert decided == "reject" and any("load.error_ratio" in m for m in reasons), reasons
     decided, reasons = verdict(20_000, 0, 80, 90)
     assert decided == "reject" and len(reasons) == 2, reasons
+
+
+def test_shadow_mode_refuses_a_plain_runs_slo(tmp_path):
+    from mlgate_locust.fixtures import run_load
+
+    with pytest.raises(InputError, match="max_p95_ms, min_rps with shadow_url") as err:
+        run_load("http://127.0.0.1:1", [{"a": 1}], tmp_path, shadow_url="http://127.0.0.1:2",
+                 max_p95_ms=10, min_rps=5)
+    assert "max_latency_diff_ms" in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # refused before anything ran

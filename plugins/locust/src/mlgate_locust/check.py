@@ -5,11 +5,16 @@
     ``load.requests_per_second`` (higher; ``min_rps``) and ``load.error_ratio`` (lower;
     ``max_error_ratio``; with a Wilson 95% interval, so a policy can bound its upper end).
 :class:`ShadowResult` (``name = "shadow"``)
-    the candidate's load metrics, plus ``shadow.agreement`` (the share of predictions equal to
-    the champion's, on the same requests; higher; ``min_agreement``; Wilson interval) and
-    ``shadow.latency_diff_ms`` / ``shadow.latency_diff_p95_ms`` (candidate minus champion: the
-    median of the paired differences with its distribution-free order-statistic interval, and
-    the difference of the 95th percentiles with a seeded paired-bootstrap interval).
+    ``shadow.agreement`` (the share of predictions equal to the champion's, on the same
+    requests; higher; ``min_agreement``; Wilson interval), ``shadow.latency_diff_ms`` /
+    ``shadow.latency_diff_p95_ms`` (candidate minus champion: the median of the paired
+    differences with its distribution-free order-statistic interval, and the difference of the
+    95th percentiles with a seeded paired-bootstrap interval) and ``shadow.error_ratio`` (the
+    candidate's failed requests; ``max_error_ratio``; Wilson interval). The candidate's
+    latency and throughput are evidence only: each user waits for both models.
+
+Each test that records load metrics should use its own ``prefix`` when a run has several (the
+gate refuses a metric recorded twice).
 
 A run that did not happen, or made no requests, gives NaN metrics and a failure: never a pass.
 Latencies are locust's: its percentiles are bucketed (to 1 ms below 100 ms, 10 ms up to 1 s,
@@ -63,6 +68,8 @@ class LoadResult:
     slo: Slo = Slo()
     request_name: str = "candidate"
     name: str = "load"
+    #: the metrics' names start with it: give each load test of a run its own (``load.batch32``)
+    prefix: str = "load"
 
     @property
     def stats(self) -> RowStats:
@@ -76,15 +83,15 @@ class LoadResult:
     def metrics(self) -> list[Metric]:
         s, slo = self.stats, self.slo
         return [
-            make_metric("load.p50_ms", s.p50_ms, threshold=slo.max_p50_ms, direction="lower",
+            make_metric(f"{self.prefix}.p50_ms", s.p50_ms, threshold=slo.max_p50_ms, direction="lower",
                         unit="ms"),
-            make_metric("load.p95_ms", s.p95_ms, threshold=slo.max_p95_ms, direction="lower",
+            make_metric(f"{self.prefix}.p95_ms", s.p95_ms, threshold=slo.max_p95_ms, direction="lower",
                         unit="ms"),
-            make_metric("load.p99_ms", s.p99_ms, threshold=slo.max_p99_ms, direction="lower",
+            make_metric(f"{self.prefix}.p99_ms", s.p99_ms, threshold=slo.max_p99_ms, direction="lower",
                         unit="ms"),
-            make_metric("load.requests_per_second", s.rps if s.requests else math.nan,
+            make_metric(f"{self.prefix}.requests_per_second", s.rps if s.requests else math.nan,
                         threshold=slo.min_rps, direction="higher", unit="1/s"),
-            make_metric("load.error_ratio", self.error_ratio, threshold=slo.max_error_ratio,
+            make_metric(f"{self.prefix}.error_ratio", self.error_ratio, threshold=slo.max_error_ratio,
                         direction="lower", interval=_wilson(s.failures, s.requests)),
         ]
 
@@ -166,16 +173,19 @@ class ShadowResult:
     agreement and the latency difference (a ``CheckResult``)."""
 
     run: LoadRun
-    slo: Slo = Slo()
+    max_error_ratio: float | None = None
     min_agreement: float | None = None
     max_latency_diff_ms: float | None = None
     max_latency_diff_p95_ms: float | None = None
     seed: int = 0
     name: str = "shadow"
+    prefix: str = "shadow"
 
     @property
     def load(self) -> LoadResult:
-        return LoadResult(self.run, self.slo)
+        """The candidate's side (its numbers are in the evidence, not recorded as ``load.*``:
+        each user waits for both models, so its throughput is not a plain run's)."""
+        return LoadResult(self.run, Slo(max_error_ratio=self.max_error_ratio))
 
     @property
     def champion(self) -> LoadResult:
@@ -222,15 +232,20 @@ class ShadowResult:
         def iv(ci: tuple[float, float]) -> Interval | None:
             return None if any(math.isnan(c) for c in ci) else Interval(ci[0], ci[1], LEVEL)
 
-        return self.load.metrics() + [
-            make_metric("shadow.agreement", value, threshold=self.min_agreement,
+        load = self.load
+        p = self.prefix
+        return [
+            make_metric(f"{p}.agreement", value, threshold=self.min_agreement,
                         direction="higher", interval=interval),
-            make_metric("shadow.latency_diff_ms", lat["median"],
+            make_metric(f"{p}.latency_diff_ms", lat["median"],
                         threshold=self.max_latency_diff_ms, direction="lower",
                         interval=iv(lat["median_ci"]), unit="ms"),
-            make_metric("shadow.latency_diff_p95_ms", lat["p95"],
+            make_metric(f"{p}.latency_diff_p95_ms", lat["p95"],
                         threshold=self.max_latency_diff_p95_ms, direction="lower",
                         interval=iv(lat["p95_ci"]), unit="ms"),
+            make_metric(f"{p}.error_ratio", load.error_ratio, threshold=self.max_error_ratio,
+                        direction="lower",
+                        interval=_wilson(load.stats.failures, load.stats.requests)),
         ]
 
     def evidence(self) -> dict[str, Any]:
@@ -255,19 +270,21 @@ class ShadowResult:
         }
 
     def failures(self) -> list[str]:
-        out = self.load.failures()
         if self.run.error:
-            return out
+            return self.load.failures()
+        out: list[str] = []
         value, _, rows = self.agreement()
         if rows == 0:
             out.append("the shadow comparison compared no predictions: no request got an answer "
                        "from both the candidate and the champion "
                        f"({strip_credentials(self.run.spec.shadow_url or '')})")
             return out
-        for metric in self.metrics()[5:]:
+        for metric in self.metrics():
             if metric.passed is False:
                 op = "<=" if metric.direction == "lower" else ">="
                 out.append(f"{metric.name} = {_fmt(metric.value)}, must be {op} "
                            f"{_fmt(metric.threshold)}" if metric.threshold is not None
                            else f"{metric.name} is {metric.value}")
+        if out and self.run.failure_samples:
+            out.append(f"(failures: {'; '.join(self.run.failure_samples[:3])})")
         return out

@@ -38,17 +38,32 @@ def run_load(url: Any, data: Any, out_dir: str | os.PathLike[str], *, users: int
              min_agreement: float | None = None, max_latency_diff_ms: float | None = None,
              max_latency_diff_p95_ms: float | None = None, path: str = "/invocations",
              batch_size: int = 1, body_format: str = "dataframe_split", seed: int = 0,
-             timeout_s: float | None = None) -> LoadResult | ShadowResult:
+             timeout_s: float | None = None, prefix: str | None = None,
+             ) -> LoadResult | ShadowResult:
     """Load-test ``url`` (a URL or a model server) with bodies sampled from ``data``.
 
     Bounded: ``users`` simulated users started at ``spawn_rate`` per second (default: all in
     the first second), for ``duration_s`` seconds, in one process or a master and ``workers``
     worker processes, at most ``max_rps`` requests per second in all (default: as fast as they
     can). With ``shadow_url`` (the champion) every body also goes there, and the result is a
-    :class:`ShadowResult`."""
+    :class:`ShadowResult` (``shadow.*`` metrics; latency and throughput SLOs belong to a plain
+    run, since each user waits for both models). ``prefix`` names the metrics (default
+    ``load`` / ``shadow``): give each load test in a run its own."""
+    from mlgate.errors import InputError
+
     from .bodies import write_bodies
     from .runner import LoadSpec, run_locust
 
+    if shadow_url is not None:
+        plain_only = {"max_p50_ms": max_p50_ms, "max_p95_ms": max_p95_ms,
+                      "max_p99_ms": max_p99_ms, "min_rps": min_rps}
+        given = [k for k, v in plain_only.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} with shadow_url: in shadow mode each user waits "
+                             "for both models, so latency and throughput are not a plain run's",
+                             key="mlgate_load",
+                             fix="hold the latency and throughput SLO in a run without "
+                                 "shadow_url; bound the difference with max_latency_diff_ms")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bodies = out / "bodies.jsonl"
@@ -61,10 +76,11 @@ def run_load(url: Any, data: Any, out_dir: str | os.PathLike[str], *, users: int
     run = run_locust(spec)
     slo = Slo(max_p50_ms, max_p95_ms, max_p99_ms, min_rps, max_error_ratio)
     if spec.shadow_url is None:
-        return LoadResult(run, slo)
-    return ShadowResult(run, slo, min_agreement=min_agreement,
+        return LoadResult(run, slo, prefix=prefix or "load")
+    return ShadowResult(run, max_error_ratio=max_error_ratio, min_agreement=min_agreement,
                         max_latency_diff_ms=max_latency_diff_ms,
-                        max_latency_diff_p95_ms=max_latency_diff_p95_ms, seed=seed)
+                        max_latency_diff_p95_ms=max_latency_diff_p95_ms, seed=seed,
+                        prefix=prefix or "shadow")
 
 
 def default_tracking_uri(model_uri: str, project_dir: Path) -> str | None:
