@@ -243,10 +243,11 @@ def test_redact_masks_values_of_secret_looking_variables_only() -> None:
 
 def test_redact_obj_walks_json_and_masks_secret_keys() -> None:
     data = {"password": "plain", "tokens": 3, "nested": [{"url": "http://a:b12@h/"}],
-            "ok": ("fine", 1.5)}
+            "ok": ("fine", 1.5), "pass": "3 rules", "key": "accuracy", "kind": "github_token"}
     assert redact_obj(data, env={}) == {"password": MASK, "tokens": 3,
                                         "nested": [{"url": "http://***:***@h/"}],
-                                        "ok": ("fine", 1.5)}
+                                        "ok": ("fine", 1.5), "pass": "3 rules",
+                                        "key": "accuracy", "kind": "github_token"}
 
 
 # -- HTML escaping: the fields tests/report/test_html.py does not cover -------------------------

@@ -40,6 +40,10 @@ SECRET_ENV_NAME = re.compile(
     r"(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|(^|_)AUTH($|_)|API_?KEY|"
     r"(^|_)KEY$|PRIVATE|(^|_)PASS$|SESSION|COOKIE|(^|_)DSN$)")
 #: names that match :data:`SECRET_ENV_NAME` loosely but hold no secret
+#: keys of JSON-like data whose string values are secrets (stricter than the environment names:
+#: evidence keys such as ``pass`` or ``key`` hold no secret)
+SECRET_KEY_NAME = re.compile(r"(?i)(password|passwd|passphrase|secret|token|api_?key|access_?key|"
+                             r"private_?key|credential|authorization|cookie)")
 _NOT_SECRET_ENV = frozenset({"PWD", "OLDPWD", "SSH_AUTH_SOCK", "GPG_AGENT_INFO",
                              "KEYTIMEOUT", "PYTEST_CURRENT_TEST"})
 
@@ -107,8 +111,9 @@ def redact(text: str, *, env: Mapping[str, str] | None = None) -> str:
 
 
 def redact_obj(obj: Any, *, env: Mapping[str, str] | None = None) -> Any:
-    """:func:`redact` on every string inside JSON-like data (dicts, lists, tuples), and the value
-    of every key that looks secret (``{"password": …}``) replaced by :data:`MASK`."""
+    """:func:`redact` on every string inside JSON-like data (dicts, lists, tuples), and the string
+    value of every key that names a secret (:data:`SECRET_KEY_NAME`: ``{"password": …}``)
+    replaced by :data:`MASK`."""
     if env is None:
         env = dict(os.environ)  # read once for the whole structure
     if isinstance(obj, str):
@@ -117,7 +122,7 @@ def redact_obj(obj: Any, *, env: Mapping[str, str] | None = None) -> Any:
         out = {}
         for key, value in obj.items():
             if (isinstance(key, str) and isinstance(value, str) and value
-                    and key.upper() not in _NOT_SECRET_ENV and SECRET_ENV_NAME.search(key)):
+                    and SECRET_KEY_NAME.search(key)):
                 out[key] = MASK
             else:
                 out[key] = redact_obj(value, env=env)
