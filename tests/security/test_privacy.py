@@ -227,6 +227,16 @@ def test_big_frames_are_sampled_with_a_stated_bound_and_chunked(monkeypatch) -> 
     assert chunked.findings[0].rows == 100
 
 
+def test_card_numbers_stored_as_integers_are_found() -> None:
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"pan": [int(card(rng)) for _ in range(3)] + [12, 7, 99],
+                          "n": np.arange(6)})
+    result = scan(frame)
+    assert result.columns_scanned == ("pan",)  # "n" holds short numbers: not scanned
+    assert result.counts() == {"pan": {"payment_card": 3}}
+    assert str(frame["pan"][0]) not in json.dumps(result.evidence())
+
+
 def test_bad_input_says_what_to_do() -> None:
     with pytest.raises(InputError, match="expected a pandas DataFrame"):
         scan([["a@b.com"]])

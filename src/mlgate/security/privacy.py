@@ -52,9 +52,11 @@ in NumPy. Big frames are bounded: at most ``max_rows`` rows (default :data:`MAX_
 scanned, a seeded sample when the frame has more (the evidence says so), in chunks of
 :data:`CHUNK_ROWS` rows, and cells are cut at ``max_chars`` characters.
 
-Not covered: personal names and postal addresses (they need NER models, as presidio's), numeric
-(int/float) columns (a card number stored as an integer is missed), national ids other than the
-US SSN and the UK NINO, and text beyond ``max_chars`` of a cell.
+Integer columns are scanned too when they hold numbers of 13 digits or more (a card number stored
+as a number). Not covered: personal names and postal addresses (they need NER models, as
+presidio's), float columns and integer columns of shorter numbers (a phone number stored as an
+integer is missed), national ids other than the US SSN and the UK NINO, and text beyond
+``max_chars`` of a cell.
 """
 
 from __future__ import annotations
@@ -434,6 +436,9 @@ def _text_columns(frame: Any, columns: Iterable[str] | None) -> list[Any]:
         if (pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
                 or pd.api.types.is_string_dtype(dtype)):
             out.append(c)
+        elif (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+              and frame[c].size and frame[c].abs().max() >= 10**12):
+            out.append(c)  # 13+ digit integers: card numbers (or ids) stored as numbers
     return out
 
 
@@ -516,7 +521,8 @@ def scan(
 ) -> PrivacyResult:
     """Scan the text columns of a pandas DataFrame for personal data and secrets.
 
-    ``columns``: the columns to scan (default: every object, string and category column).
+    ``columns``: the columns to scan (default: every object, string and category column, and
+    integer columns holding numbers of 13 digits or more).
     ``kinds``: the kinds to look for (default :data:`KINDS`). ``allow``: kinds accepted per
     column, ``{"contact": ["email"]}`` (``"*"`` as a column means every column); they are
     reported but do not count. ``max_findings``: the threshold of ``privacy.findings``.
