@@ -259,3 +259,64 @@ def test_request_bodies_of_each_protocol() -> None:
     assert "dataframe_records" in json.loads(request_body(frame, "mlflow-records"))
     with pytest.raises(InputError, match="unknown protocol"):
         request_body(frame, "grpc")
+
+
+# -- the fixtures, through the plugin -----------------------------------------------------------
+
+FIXTURE_TESTS = '''
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+SCHEMA = pa.DataFrameSchema({"x": pa.Column(float, pa.Check.in_range(0, 1))})
+
+
+class Model:
+    def predict_proba(self, frame):
+        X = frame[["x"]].to_numpy(dtype=float)
+        if len(X) == 0 or not np.isfinite(X).all():
+            raise ValueError("send finite x, one row at least")
+        return np.c_[1 - X[:, 0], X[:, 0]]
+
+
+class Fragile:
+    def predict(self, frame):
+        return frame.to_numpy(dtype=float)[:, 0][[0]]  # one prediction, whatever the rows
+
+
+@pytest.mark.security
+def test_model_object(mlgate_fuzz):
+    assert mlgate_fuzz(Model(), SCHEMA, max_examples=10, huge_rows=50).passed
+
+
+@pytest.mark.security
+def test_fragile_model(mlgate_fuzz):
+    mlgate_fuzz(Fragile(), SCHEMA, max_examples=10, huge_rows=0)
+
+
+@pytest.mark.security
+def test_allowed_email(mlgate_privacy):
+    mlgate_privacy(pd.DataFrame({"c": ["mail jane@example.com"]}), allow={"c": ["email"]})
+'''
+
+
+def test_the_fixtures_record_through_the_plugin(pytester: pytest.Pytester) -> None:
+    from mlgate.bundle import Bundle
+
+    pytester.makepyfile(test_security=FIXTURE_TESTS)
+    result = pytester.runpytest("--mlgate-model", "m", "--mlgate-model-version", "1",
+                                "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*mlgate fuzz check failed:*", "*calls to Fragile.predict crashed*",
+                                 "*minimal failing input: *"])
+    bundle = Bundle.read(pytester.path / "reports" / "results.json")
+    metrics = {(t.nodeid.split("::")[1], m.name): m.value for t in bundle.tests
+               for m in t.metrics}
+    assert metrics[("test_model_object", "fuzz.crash_rate")] == 0.0
+    assert metrics[("test_fragile_model", "fuzz.crash_rate")] > 0.0
+    assert metrics[("test_allowed_email", "privacy.findings")] == 0.0
+    evidence = {t.nodeid.split("::")[1]: t.evidence for t in bundle.tests}
+    minimal = evidence["test_fragile_model"]["fuzz"]["minimal_failing_input"]
+    assert minimal["rows"] >= 1 and minimal["reason"]
+    assert evidence["test_allowed_email"]["privacy"]["findings"][0]["examples"] == ["j***@e***.com"]
