@@ -139,6 +139,31 @@ def sklearn_objects():
         yield preprocessing.LabelEncoder().fit(df["c"])
         yield feature_extraction.text.TfidfVectorizer().fit(["alpha beta", "beta gamma", "delta"])
         yield feature_extraction.DictVectorizer().fit([{"a": 1}, {"b": 2}])
+        yield from all_estimators_fitted()
+
+
+def all_estimators_fitted():
+    """Every scikit-learn estimator with its default parameters, fitted on a small positive
+    classification set where it accepts one (so default callables such as ``f_classif`` or
+    ``numpy.mean`` are seen)."""
+    import numpy as np
+    from sklearn.utils import all_estimators
+
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(size=(60, 4))) + 0.1
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    for _, cls in all_estimators():
+        try:
+            est = cls()
+        except Exception:  # noqa: BLE001 - needs required arguments
+            continue
+        for fit in (lambda e: e.fit(X, y), lambda e: e.fit(X)):
+            try:
+                fit(est)
+                break
+            except Exception:  # noqa: BLE001 - not this kind of estimator
+                continue
+        yield est
 
 
 def data_objects():
@@ -218,6 +243,7 @@ def enumerated() -> dict[str, set[str]]:
             out["sklearn"].add(f"{cls.__module__}.{cls.__qualname__}")
     out["sklearn"] |= _module_classes("sklearn", SKLEARN_SKIP)
     out["sklearn"] |= _public_functions("sklearn.metrics")
+    out["sklearn"] |= _public_functions("sklearn.feature_selection")
     out["scipy"] |= _module_classes("scipy.sparse", ("tests", "linalg", "csgraph"))
     out["scipy"] |= {n for n in _module_classes("scipy.stats", ("tests",))
                      if n.endswith("_gen") or n.endswith("_frozen")}
@@ -338,7 +364,13 @@ BY_KNOWLEDGE = {
                 "sklearn.metrics._dist_metrics.EuclideanDistance",
                 "sklearn.metrics._dist_metrics.ManhattanDistance",
                 "sklearn.metrics._dist_metrics.MinkowskiDistance",
-                "sklearn.utils.Bunch"],
+                "sklearn.utils.Bunch", "sklearn.cluster._kmeans._kmeans_single_elkan"],
+    # NumPy reductions passed as parameters (pooling_func=np.mean, aggregation functions)
+    "numpy-functions": [f"numpy.{n}" for n in (
+        "mean", "median", "sum", "max", "min", "amax", "amin", "std", "var", "average", "prod",
+        "nanmean", "nanmedian", "nansum", "nanmax", "nanmin", "nanstd", "nanvar", "percentile",
+        "quantile", "nanpercentile", "nanquantile", "argmax", "argmin", "ptp", "cumsum",
+        "cumprod", "clip", "round", "around", "dot", "any", "all")],
     "python": ["collections.OrderedDict", "collections.defaultdict", "collections.Counter",
                "collections.deque", "builtins.set", "builtins.frozenset", "builtins.slice",
                "builtins.complex", "builtins.bytearray", "builtins.bytes", "builtins.range",

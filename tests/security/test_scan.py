@@ -714,3 +714,10 @@ def test_plain_pickles_of_tensors_are_scanned_through_their_embedded_torch_files
     # called on something that is not a literal blob
     computed = (b"\x80\x02ctorch.storage\n_load_from_bytes\ncbuiltins\nbytes\nK\x03\x85R\x85R.")
     assert "torch.storage._load_from_bytes" in symbols(scan(write(tmp_path, "c.pkl", computed)))
+
+
+def test_long_protocol_0_strings_are_kept_opaque_not_malformed(tmp_path):
+    result = scan(write(tmp_path, "long.pkl", pickle.dumps(["x" * 200_000, "y"], protocol=0)))
+    assert result.clean, result.failures()
+    long_module = scan(write(tmp_path, "m.pkl", b"c" + b"a" * 70_000 + b"\nb\n."))
+    assert kinds(long_module) == {"malformed"}

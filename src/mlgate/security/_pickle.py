@@ -63,6 +63,12 @@ class Malformed(Exception):
         super().__init__(f"{message} (offset {offset})")
 
 
+class LongLine(Malformed):
+    """A protocol 0 text argument longer than :data:`MAX_STR`: skipped up to its newline. A
+    string that long is kept as an opaque value; anywhere else (a module name, a number) the
+    stream is malformed."""
+
+
 class BudgetExceeded(Exception):
     """More bytes were decompressed or extracted than the scan allows."""
 
@@ -156,7 +162,16 @@ class Stream:
                 return line
             have = len(self.buf) - self.i
             if have > limit:
-                raise Malformed(f"a text argument longer than {limit} bytes", start)
+                self.i = len(self.buf)
+                while True:
+                    self._fill(1)
+                    if self.i >= len(self.buf):
+                        raise Truncated(self.base + len(self.buf))
+                    j = self.buf.find(b"\n", self.i)
+                    if j >= 0:
+                        self.i = j + 1
+                        raise LongLine(f"a text argument longer than {limit} bytes", start)
+                    self.i = len(self.buf)
             self._fill(have + 1)
             if len(self.buf) - self.i == have:
                 raise Truncated(self.base + len(self.buf))
@@ -526,13 +541,18 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # no
         elif op == 0x8D:  # BINUNICODE8
             stack.append(text(_u("<Q", stream.read(8)), off))
         elif op == 0x56:  # UNICODE
-            line = stream.readline()
             try:
+                line = stream.readline()
                 stack.append(line.decode("raw-unicode-escape"))
+            except LongLine:
+                stack.append(Obj("long string", off))
             except UnicodeDecodeError:
                 raise Malformed("invalid UNICODE argument", off) from None
         elif op == 0x53:  # STRING
-            stack.append(_decode_quoted(stream.readline(), off))
+            try:
+                stack.append(_decode_quoted(stream.readline(), off))
+            except LongLine:
+                stack.append(Obj("long string", off))
         elif op == 0x55:  # SHORT_BINSTRING
             n = stream.read(1)[0]
             stack.append(_ascii(stream.read(n)))
@@ -747,8 +767,10 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # no
             else:
                 raise Malformed(f"BUILD on {_describe(obj)}", off)
         elif op == 0x50:  # PERSID
-            pid = stream.readline()
-            report.persistent_ids.append(_ascii(pid))
+            try:
+                report.persistent_ids.append(_ascii(stream.readline()))
+            except LongLine:
+                pass
             stack.append(Obj("persistent object", off))
         elif op == 0x51:  # BINPERSID
             pid = pop(off)
