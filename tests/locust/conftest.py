@@ -49,8 +49,10 @@ def models(iris) -> dict[str, Any]:
 
 
 class Endpoint:
-    def __init__(self, model: Any, fail_ratio: float, n_features: int | None) -> None:
+    def __init__(self, model: Any, fail_ratio: float, n_features: int | None,
+                 delay_s: float = 0.0) -> None:
         self.model = model
+        self.delay_s = delay_s
         self.fail_ratio = fail_ratio
         self.n_features = n_features
         self.lock = threading.Lock()
@@ -76,9 +78,11 @@ class Endpoint:
 @pytest.fixture
 def model_endpoint() -> Iterator[Callable[..., Endpoint]]:
     started: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+    stop = threading.Event()
 
-    def start(model: Any, *, fail_ratio: float = 0.0, n_features: int | None = None) -> Endpoint:
-        state = Endpoint(model, fail_ratio, n_features)
+    def start(model: Any, *, fail_ratio: float = 0.0, n_features: int | None = None,
+              delay_s: float = 0.0) -> Endpoint:
+        state = Endpoint(model, fail_ratio, n_features, delay_s)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -103,6 +107,8 @@ def model_endpoint() -> Iterator[Callable[..., Endpoint]]:
                     k = state.requests
                     fail = int(k * state.fail_ratio) != int((k - 1) * state.fail_ratio)
                     state.failed += fail
+                if state.delay_s:
+                    stop.wait(state.delay_s)  # a slow model (ends early when the test is over)
                 if fail:
                     self._send(500, {"error_code": "INTERNAL_ERROR", "message": "injected failure"})
                     return
@@ -126,6 +132,7 @@ def model_endpoint() -> Iterator[Callable[..., Endpoint]]:
     try:
         yield start
     finally:
+        stop.set()
         for httpd, thread in started:
             httpd.shutdown()
             httpd.server_close()

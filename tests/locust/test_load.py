@@ -147,6 +147,18 @@ def test_fail_closed_when_nothing_ran(tmp_path, iris):
     assert "did not finish within 0 s and was killed" in failure or "within 1 s" in failure
 
 
+def test_requests_slower_than_the_request_timeout_fail(model_endpoint, models, iris, tmp_path):
+    endpoint = model_endpoint(models["good"], delay_s=5.0)
+    result = run_load(endpoint.url, iris, tmp_path, users=2, duration_s=2, request_timeout_s=0.5,
+                      max_error_ratio=0.01)
+    assert result.run.error is None and result.run.exit_code == 1
+    stats = result.stats
+    assert stats.requests >= 2 and stats.failures == stats.requests
+    assert value(result, "load.error_ratio") == 1.0
+    assert result.failures()[0].startswith("load.error_ratio = 1, the SLO is <= 0.01")
+    assert result.run.wall_s < 15  # bounded: not the 5 s per request, nor locust's 60 s default
+
+
 def test_through_pytest_an_slo_breach_fails_the_test_with_the_numbers(pytester, model_endpoint,
                                                                      models, iris):
     endpoint = model_endpoint(models["good"], fail_ratio=0.3)

@@ -108,6 +108,7 @@ class LoadResult:
             "workers": spec.workers,
             "worker_mode": spec.worker_mode if spec.workers else None,
             "max_rps": spec.max_rps,
+            "request_timeout_s": spec.request_timeout_s,
             "seed": spec.seed,
             "rows_per_request": spec.rows_per_request,
             # other tests running at the same time (pytest-xdist) share the machine

@@ -38,7 +38,8 @@ def run_load(url: Any, data: Any, out_dir: str | os.PathLike[str], *, users: int
              min_agreement: float | None = None, max_latency_diff_ms: float | None = None,
              max_latency_diff_p95_ms: float | None = None, path: str = "/invocations",
              batch_size: int = 1, body_format: str = "dataframe_split", seed: int = 0,
-             timeout_s: float | None = None, prefix: str | None = None,
+             timeout_s: float | None = None, request_timeout_s: float = 30.0,
+             prefix: str | None = None,
              ) -> LoadResult | ShadowResult:
     """Load-test ``url`` (a URL or a model server) with bodies sampled from ``data``.
 
@@ -72,7 +73,8 @@ def run_load(url: Any, data: Any, out_dir: str | os.PathLike[str], *, users: int
                     spawn_rate=float(spawn_rate if spawn_rate is not None else users),
                     duration_s=float(duration_s), workers=workers, worker_mode=worker_mode,
                     max_rps=max_rps, shadow_url=None if shadow_url is None else _url(shadow_url),
-                    path=path, seed=seed, rows_per_request=batch_size, timeout_s=timeout_s)
+                    path=path, seed=seed, rows_per_request=batch_size, timeout_s=timeout_s,
+                    request_timeout_s=request_timeout_s)
     run = run_locust(spec)
     slo = Slo(max_p50_ms, max_p95_ms, max_p99_ms, min_rps, max_error_ratio)
     if spec.shadow_url is None:

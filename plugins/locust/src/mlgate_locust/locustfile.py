@@ -19,6 +19,9 @@ machines):
     seeded with ``(seed, worker index, user number)``, so a run's sample sequences are reproducible.
 ``MLGATE_LOCUST_RPS_PER_USER``
     the most requests per second one user makes (``constant_throughput``); none: as fast as it can.
+``MLGATE_LOCUST_REQUEST_TIMEOUT``
+    seconds a request may take (connect, and each read) before it counts as failed; 30 by
+    default.
 ``MLGATE_LOCUST_SHADOW_URL``
     shadow mode: the champion's base URL. Each body goes to the candidate (``--host``, request
     name ``candidate``) and to the champion (name ``champion``), in a random order per body; the
@@ -63,6 +66,7 @@ PATH = _ENV.get("MLGATE_LOCUST_PATH", "/invocations")
 SEED = int(_ENV.get("MLGATE_LOCUST_SEED", "0"))
 RPS_PER_USER = float(_ENV.get("MLGATE_LOCUST_RPS_PER_USER", "0") or 0)
 SHADOW_URL = _ENV.get("MLGATE_LOCUST_SHADOW_URL", "").rstrip("/")
+REQUEST_TIMEOUT = float(_ENV.get("MLGATE_LOCUST_REQUEST_TIMEOUT", "30") or 30)
 OUT_DIR = _ENV.get("MLGATE_LOCUST_OUT", "")
 HEADERS = {"Content-Type": "application/json"}
 
@@ -291,6 +295,8 @@ class ModelUser(FastHttpUser):
     """Posts sampled bodies to ``PATH`` on the host under test (and the champion in shadow mode)."""
 
     wait_time = constant_throughput(RPS_PER_USER) if RPS_PER_USER > 0 else constant(0)
+    network_timeout = REQUEST_TIMEOUT
+    connection_timeout = REQUEST_TIMEOUT
 
     def on_start(self) -> None:
         worker = getattr(self.environment.runner, "worker_index", 0)

@@ -88,6 +88,7 @@ class LoadSpec:
     path: str = "/invocations"
     seed: int = 0
     rows_per_request: int = 1  # for the evidence (cost per prediction: requests x rows)
+    request_timeout_s: float = 30.0  # a request slower than this counts as failed
     timeout_s: float | None = None  # None: duration_s + STARTUP_ALLOWANCE_S
 
     def validate(self) -> None:
@@ -104,6 +105,8 @@ class LoadSpec:
             problems.append(f"workers={self.workers}: use 0 (one process) to 256")
         if self.worker_mode not in ("fork", "spawn"):
             problems.append(f"worker_mode={self.worker_mode!r}: use 'fork' or 'spawn'")
+        if not self.request_timeout_s > 0:
+            problems.append(f"request_timeout_s={self.request_timeout_s}: must be above 0")
         if self.max_rps is not None and not self.max_rps > 0:
             problems.append(f"max_rps={self.max_rps}: must be above 0, or None for no limit")
         for name, url in (("url", self.url), ("shadow_url", self.shadow_url)):
@@ -263,6 +266,7 @@ def clean_env(spec: LoadSpec) -> dict[str, str]:
         "MLGATE_LOCUST_PATH": spec.path,
         "MLGATE_LOCUST_SEED": str(spec.seed),
         "MLGATE_LOCUST_OUT": str(spec.out_dir),
+        "MLGATE_LOCUST_REQUEST_TIMEOUT": repr(float(spec.request_timeout_s)),
     })
     if spec.max_rps is not None:
         env["MLGATE_LOCUST_RPS_PER_USER"] = repr(spec.max_rps / spec.users)
