@@ -159,6 +159,8 @@ class Stream:
             if j >= 0:
                 line = self.buf[self.i:j]
                 self.i = j + 1
+                if len(line) > limit:
+                    raise LongLine(f"a text argument longer than {limit} bytes", start)
                 return line
             have = len(self.buf) - self.i
             if have > limit:
