@@ -98,6 +98,24 @@ def test_each_kind_of_crash_is_counted(predict, reason) -> None:
     assert any(reason in r for r, _ in result.reasons), result.reasons
 
 
+def test_a_valid_failing_row_is_simplified_to_the_cell_that_matters() -> None:
+    wide = pa.DataFrameSchema({f"f{i}": pa.Column(float, pa.Check.in_range(0.0, 1.0))
+                               for i in range(6)})
+
+    def predict(frame):
+        if (frame["f3"] > 0.5).any():
+            raise ZeroDivisionError("f3 too big")
+        return np.zeros(len(frame))
+
+    result = fuzz(predict, wide, max_examples=20, huge_rows=0, mutations=[], seed=1)
+    minimal = result.minimal
+    assert minimal["kind"] == "valid" and minimal["rows"] == 1
+    (row,) = minimal["head"]
+    assert row["f3"] > 0.5
+    assert {k: v for k, v in row.items() if k != "f3"} == {f"f{i}": 0.0 for i in (0, 1, 2, 4, 5)}
+    assert minimal["reason"] == "ZeroDivisionError: f3 too big"
+
+
 def test_a_refusal_of_valid_input_and_an_empty_message_are_crashes() -> None:
     def refuse_all(frame):
         raise ValueError("no")

@@ -450,6 +450,34 @@ def redact_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return redact_obj(records)
 
 
+def _simplify(case: Case, outcome: Outcome, call: Callable[[Case], Outcome],
+              schema: Any) -> tuple[Case, Outcome]:
+    """A one-row valid failing input with as many cells as possible set to a plain value (0, 1,
+    the column's smallest or largest allowed value…) while it stays valid and still crashes:
+    Hypothesis shrinks each drawn value, but seldom all the columns of a wide frame."""
+    import pandas as pd
+
+    frame = case.frame
+    kept = outcome
+    for column in frame.columns:
+        for plain in (0, 1, -1, 0.5):
+            trial = frame.copy()
+            try:
+                trial[column] = pd.Series([plain], index=trial.index, dtype=trial[column].dtype)
+                schema.validate(trial)
+            except Exception:  # not valid with this value (or not a number): try the next
+                continue
+            if trial.equals(frame):
+                break
+            result = call(Case("valid", trial))
+            if result.outcome == "crash":
+                frame, kept = trial, result
+                break
+    plain_cells = int((frame.to_numpy(dtype=object) != case.frame.to_numpy(dtype=object)).sum())
+    detail = f"{plain_cells} cells set to plain values" if plain_cells else ""
+    return Case("valid", frame, detail), kept
+
+
 def _quotas(max_examples: int, mutations: tuple[str, ...], valid_share: float) -> dict[str, int]:
     """Examples per kind: ``valid_share`` of ``max_examples`` for valid batches (one at least),
     the rest shared evenly by the mutations (the first ones get the remainder)."""
@@ -548,6 +576,8 @@ def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examp
             minimise()
         except Exception:  # the failure we asked for (or a flaky replay): ``best`` holds it
             pass
+        if best[0][0].kind == "valid" and len(best[0][0].frame) == 1:
+            best[:] = [_simplify(*best[0], call, schema)]
     errors = sum(c["error"] for c in by_kind.values())
     low, high = wilson(crashes, calls) if calls else (math.nan, math.nan)
     top = tuple((examples[k], n) for k, n in reasons.most_common())
