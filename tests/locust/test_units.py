@@ -204,3 +204,32 @@ def test_shadow_mode_refuses_a_plain_runs_slo(tmp_path):
                  max_p95_ms=10, min_rps=5)
     assert "max_latency_diff_ms" in str(err.value)
     assert list(tmp_path.iterdir()) == []  # refused before anything ran
+
+
+def test_the_readmes_policy_parses():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from mlgate.policy import parse_policy
+
+    readme = Path(__file__).resolve().parents[2] / "plugins" / "locust" / "README.md"
+    (block,) = re.findall(r"```toml\n(.*?)```", readme.read_text(), flags=re.S)
+    policy = parse_policy(tomllib.loads(block), source=str(readme))
+    assert [(r.kind, r.metric) for r in policy.rules] == [
+        ("bound", "load.p95_ms"), ("bound", "load.requests_per_second"),
+        ("bound", "load.error_ratio"), ("bound", "shadow.agreement"),
+        ("cost", "load.requests_per_second")]
+
+
+def test_a_missing_locust_names_the_extra(tmp_path, monkeypatch):
+    import importlib.util
+
+    from mlgate.errors import MissingExtraError
+    from mlgate_locust.runner import run_locust
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "locust" else real(name, *a))
+    with pytest.raises(MissingExtraError, match=r"mlgate\[locust\]"):
+        run_locust(LoadSpec("http://127.0.0.1:1", tmp_path / "b.jsonl", tmp_path))

@@ -318,6 +318,12 @@ def run_locust(spec: LoadSpec) -> LoadRun:
     """Run locust for ``spec`` and read back its numbers. Never raises for a failed run: the
     :class:`LoadRun` then has no rows and says why in ``error`` (with locust's log tail)."""
     spec.validate()
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is None:  # found, not imported
+        from mlgate.errors import MissingExtraError
+
+        raise MissingExtraError("locust", "locust")
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     for old in [*spec.out_dir.glob("shadow-*.json"), *spec.out_dir.glob("requests-*.json"),
                 spec.out_dir / STATS_FILE]:

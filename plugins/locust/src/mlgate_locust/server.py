@@ -98,6 +98,12 @@ class ModelServer:
                 "-w", str(self.workers)]
 
     def start(self) -> ModelServer:
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            from mlgate.errors import MissingExtraError
+
+            raise MissingExtraError("mlflow", "mlflow")
         env = dict(os.environ)
         if self.tracking_uri:
             env["MLFLOW_TRACKING_URI"] = self.tracking_uri
