@@ -16,14 +16,17 @@ install: $(STAMP)
 install-compat: $(COMPAT_STAMP)
 
 $(STAMP): pyproject.toml plugins/mlflow/pyproject.toml plugins/github/pyproject.toml \
-		plugins/gitlab/pyproject.toml Makefile
+		plugins/gitlab/pyproject.toml plugins/locust/pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, exactly this version (a CPU build on these machines; any other pulls CUDA):
 	# only the model adapters' tests need it, users get it through the `torch` extra
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[mlflow,dev]" -e plugins/mlflow -e plugins/github \
-		-e plugins/gitlab
+		-e plugins/gitlab -e plugins/locust
+	# the published attack library the robustness tests compare with; --no-deps: its own pins
+	# would replace torch 2.13.0 with a CUDA build (it runs on the torch/numpy/scipy above)
+	$(PY) -m pip install --quiet --no-deps torchattacks==3.5.1
 	touch $@
 
 $(COMPAT_STAMP): tests/compat/requirements.txt pyproject.toml plugins/evidently/pyproject.toml \
