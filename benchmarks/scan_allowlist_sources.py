@@ -259,6 +259,10 @@ def enumerated() -> dict[str, set[str]]:
     # the top-level pandas namespace re-labels I/O classes (HDFStore, ExcelFile) as "pandas.X":
     # only what real pickles were seen to use from it is kept (observed above)
     out["pandas"] |= {n for n in _module_classes("pandas", PANDAS_SKIP) if n.count(".") > 1}
+    out["pandas"] |= _pandas_public_data_classes()
+    for package, skip in (("pandas", PANDAS_SKIP), ("sklearn", SKLEARN_SKIP),
+                          ("scipy.sparse", ("tests",)), ("numpy.random", ("tests",))):
+        out[group_of(package)] |= _cython_unpicklers(package, skip)
     import torch.nn.modules as mods
     from torch import nn
 
@@ -309,6 +313,34 @@ def _module_classes(package: str, skip: tuple[str, ...]) -> set[str]:
                 if (isinstance(obj, type) and obj.__module__ == module.__name__
                         and not issubclass(obj, BaseException) and not attr.startswith("__")):
                     names.add(f"{module.__name__}.{obj.__qualname__}")
+    return names
+
+
+def _pandas_public_data_classes() -> set[str]:
+    """The data classes pandas relabels as ``pandas.X`` (dtypes, indexes, arrays, scalars):
+    the top-level namespace also holds I/O classes, so only these are taken from it."""
+    import pandas as pd
+    from pandas.api.extensions import ExtensionArray, ExtensionDtype
+
+    scalars = {"Series", "DataFrame", "Categorical", "Timestamp", "Timedelta", "Period",
+               "Interval", "DateOffset", "NaT", "NA", "Flags"}
+    names = set()
+    for attr in dir(pd):
+        obj = getattr(pd, attr)
+        if isinstance(obj, type) and (issubclass(obj, (ExtensionDtype, ExtensionArray, pd.Index))
+                                      or attr in scalars):
+            names.add(f"{obj.__module__}.{obj.__qualname__}")
+    return names
+
+
+def _cython_unpicklers(package: str, skip: tuple[str, ...]) -> set[str]:
+    """Cython's generated ``__pyx_unpickle_<Class>`` functions: they rebuild one extension
+    class from its state (after a checksum of its layout) and nothing else."""
+    names = set()
+    for module in _walk(package, skip):
+        for attr, obj in vars(module).items():
+            if attr.startswith("__pyx_unpickle_") and callable(obj):
+                names.add(f"{module.__name__}.{attr}")
     return names
 
 
@@ -378,7 +410,10 @@ BY_KNOWLEDGE = {
                "builtins.int", "builtins.float", "builtins.str", "builtins.bool",
                "builtins.Ellipsis", "builtins.NotImplemented",
                "copyreg._reconstructor", "_codecs.encode", "datetime.datetime", "datetime.date",
-               "datetime.time", "datetime.timedelta", "datetime.timezone", "decimal.Decimal"],
+               "datetime.time", "datetime.timedelta", "datetime.timezone", "decimal.Decimal",
+               # tz-aware timestamps: ZoneInfo pickles as getattr(ZoneInfo, "_unpickle")
+               "zoneinfo.ZoneInfo", "zoneinfo.ZoneInfo._unpickle", "pytz._p", "pytz._UTC",
+               "dateutil.tz.tz.tzutc", "dateutil.tz.tz.tzoffset", "dateutil.tz.tz.tzlocal"],
     "joblib": ["joblib.numpy_pickle.NumpyArrayWrapper"],
     "torch": ["torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
               "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_parameter",
@@ -390,6 +425,7 @@ BY_KNOWLEDGE = {
               "torch.storage.UntypedStorage", "torch.storage.TypedStorage",
               "torch.nn.parameter.Parameter", "torch.nn.parameter.Buffer",
               "torch.Tensor", "torch.strided", "torch.sparse_coo", "torch.per_tensor_affine",
+              "torch.serialization._get_layout",
               *[f"torch.{n}Storage" for n in (
                   "Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char",
                   "Byte", "Bool", "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32",

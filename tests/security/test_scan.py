@@ -721,3 +721,21 @@ def test_long_protocol_0_strings_are_kept_opaque_not_malformed(tmp_path):
     assert result.clean, result.failures()
     long_module = scan(write(tmp_path, "m.pkl", b"c" + b"a" * 70_000 + b"\nb\n."))
     assert kinds(long_module) == {"malformed"}
+
+
+def test_getattr_on_an_imported_class_and_a_literal_name_is_resolved(tmp_path):
+    """Bound and class methods pickle as ``getattr(cls, "name")``: resolved to the dotted global
+    ``module.cls.name`` and judged by the allowlist, so tz-aware pandas data (``ZoneInfo``)
+    passes while ``getattr`` on anything else stays a finding."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"t": pd.date_range("2020", periods=3, tz="Europe/Paris")})
+    result = scan(write(tmp_path, "tz.pkl", pickle.dumps(frame, protocol=4)))
+    assert result.clean, result.failures()
+    assert "zoneinfo.ZoneInfo._unpickle" in result.files[0].globals
+
+    other = (b"\x80\x02cbuiltins\ngetattr\nccollections\nOrderedDict\nX\x08\x00\x00\x00__init__"
+             b"\x86R)R.")
+    assert symbols(scan(write(tmp_path, "init.pkl", other))) == {"collections.OrderedDict.__init__"}
+    computed = (b"\x80\x02cbuiltins\ngetattr\nccollections\nOrderedDict\ncbuiltins\nstr\n"
+                b"X\x04\x00\x00\x00keys\x85R\x86R.")
+    assert "builtins.getattr" in symbols(scan(write(tmp_path, "computed.pkl", computed)))

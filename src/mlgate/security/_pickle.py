@@ -222,12 +222,13 @@ class Stream:
 class Global:
     """An object the stream imports: ``module``, ``name`` (after Python 2 name mapping)."""
 
-    __slots__ = ("module", "name", "full", "offset", "escaped")
+    __slots__ = ("module", "name", "full", "offset", "escaped", "used")
 
     def __init__(self, module: str, name: str, offset: int) -> None:
         self.module, self.name, self.offset = module, name, offset
         self.full = f"{module}.{name}"
         self.escaped = False  # used other than as the callee of a call
+        self.used = False  # the callee of at least one vouched-for call
 
     def describe(self) -> str:
         return self.full
@@ -296,8 +297,8 @@ class PickleReport:
     problems: list[Problem] = field(default_factory=list)
     persistent_ids: list[Any] = field(default_factory=list)
     value: Any = None  # the stand-in for the unpickled value (torch legacy reads it)
-    #: loaders of embedded bytes (:data:`EMBEDDED_LOADERS`) whose every use was a direct call
-    #: on a literal blob that scanned clean
+    #: :data:`CONDITIONAL` globals whose every use was vouched for: a direct call of a loader
+    #: on a literal blob that scanned clean, or ``getattr`` on an imported global and a name
     verified: set[str] = field(default_factory=set)
 
     def merge(self, other: PickleReport) -> None:
@@ -319,6 +320,12 @@ EmbeddedHook = Callable[[bytes, int], bool]
 #: tensor pickles ``torch.storage._load_from_bytes(b"<a torch.save zip>")``. Such a global is
 #: allowed only when every use of it is a direct call on a literal blob that itself scans clean.
 EMBEDDED_LOADERS = frozenset({"torch.storage._load_from_bytes"})
+#: ``getattr(cls, "name")`` is how pickle writes bound and class methods (``ZoneInfo._unpickle``,
+#: a frozen distribution's method). A direct call on an imported global and a literal name is
+#: resolved to the dotted global ``module.cls.name``, judged like any other; ``getattr`` is
+#: allowed only when every use of it is such a call.
+ATTRIBUTE_GETTERS = frozenset({"builtins.getattr"})
+CONDITIONAL = EMBEDDED_LOADERS | ATTRIBUTE_GETTERS
 #: largest embedded blob read into memory to be scanned (larger ones stay findings)
 MAX_EMBEDDED = 64 << 20
 
@@ -372,7 +379,7 @@ def walk(stream: Stream, *, on_build: BuildHook | None = None,
 def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # noqa: C901
          on_embedded: EmbeddedHook | None) -> None:
     stack: list[Any] = []
-    loaders: list[Global] = []  # stand-ins of EMBEDDED_LOADERS globals
+    loaders: list[Global] = []  # stand-ins of CONDITIONAL globals
     unverified: set[str] = set()
     metastack: list[list[Any]] = []
     memo: dict[int, Any] = {}
@@ -404,9 +411,11 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # no
                 module, name = _compat_pickle.NAME_MAPPING[(module, name)]
             elif module in _compat_pickle.IMPORT_MAPPING:
                 module = _compat_pickle.IMPORT_MAPPING[module]
-        g = Global(module, name, off)
-        report.globals.setdefault(g.full, off)
-        if g.full in EMBEDDED_LOADERS:
+        return register(Global(module, name, off))
+
+    def register(g: Global) -> Global:
+        report.globals.setdefault(g.full, g.offset)
+        if g.full in CONDITIONAL:
             loaders.append(g)
         return g
 
@@ -414,7 +423,21 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # no
         opname = _OPNAMES[opcode]
         if isinstance(callee, Global):
             name = callee.full
-            if name in EMBEDDED_LOADERS and not embedded_clean(args, opcode):
+            if name in EMBEDDED_LOADERS:
+                if embedded_clean(args, opcode):
+                    callee.used = True
+                else:
+                    unverified.add(name)
+            elif name in ATTRIBUTE_GETTERS:
+                if (opcode == 0x52 and isinstance(args, tuple) and len(args) == 2
+                        and isinstance(args[0], Global) and isinstance(args[1], str)
+                        and args[1].isidentifier()):
+                    report.call_count += 1
+                    if len(report.calls) < MAX_CALLS:
+                        report.calls.append(CallRecord(off, opname, name))
+                    target = args[0]
+                    callee.used = True
+                    return register(Global(target.module, f"{target.name}.{args[1]}", off))
                 unverified.add(name)
         else:
             name = f"<{_describe(callee)}>"
@@ -781,11 +804,13 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # no
         elif op == 0x2E:  # STOP
             report.value = pop(off)
             report.end = stream.pos
+            # vouched for only if every stand-in was called, only called, and every call
+            # was vouched for (an unused import is not given the benefit of the doubt)
             for g in loaders:
-                if not g.escaped and g.full not in unverified:
+                if g.used and not g.escaped and g.full not in unverified:
                     report.verified.add(g.full)
             for g in loaders:
-                if g.escaped or g.full in unverified:
+                if g.escaped or not g.used or g.full in unverified:
                     report.verified.discard(g.full)
             return
         else:
