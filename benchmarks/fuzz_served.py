@@ -88,7 +88,11 @@ def main() -> int:
             if result.minimal:
                 m = result.minimal
                 print(f"  minimal failing input: {m['kind']}, {m['rows']} row(s) x "
-                      f"{m['columns']} columns {m['detail']}; HTTP {m.get('status')}")
+                      f"{m['columns']} columns ({m['detail'] or 'as drawn'}); HTTP "
+                      f"{m.get('status')}")
+                if m["rows"] == 1:
+                    cells = {k: v for k, v in m["head"][0].items() if v not in (0, 0.0)}
+                    print(f"    cells other than 0: {cells}")
     finally:
         os.killpg(server.pid, 15)  # the server and the uvicorn worker it started
         server.wait(30)

@@ -437,14 +437,14 @@ def _minimal(case: Case, outcome: Outcome) -> dict[str, Any]:
                for row in head.astype(object).to_dict("records")]
     out = {"kind": case.kind, "rows": int(case.frame.shape[0]),
            "columns": int(case.frame.shape[1]), "detail": case.detail, "reason": outcome.reason,
-           "head": redact_records(records)}
+           "head": _redact_records(records)}
     if outcome.status is not None or outcome.body is not None:
         out["status"] = outcome.status
         out["request_body"] = outcome.body
     return out
 
 
-def redact_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _redact_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from .redact import redact_obj
 
     return redact_obj(records)
