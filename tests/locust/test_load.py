@@ -90,10 +90,14 @@ def test_master_and_two_workers_aggregate(model_endpoint, models, iris, tmp_path
 
 def test_rate_limit_bounds_the_throughput(model_endpoint, models, iris, tmp_path):
     endpoint = model_endpoint(models["good"])
-    result = run_load(endpoint.url, iris, tmp_path, users=2, duration_s=3, max_rps=10)
+    result = run_load(endpoint.url, iris, tmp_path, users=2, duration_s=3, max_rps=10,
+                      batch_size=5, price_per_hour=3.6)
     rps = value(result, "load.requests_per_second")
     assert 3 < rps <= 12, rps
     assert result.stats.requests <= 3 * 10 + 4
+    # cost per million predictions: 5 rows per request at the measured rate, $3.60 an hour
+    assert value(result, "load.cost_per_million") == pytest.approx(3.6 / (rps * 5 * 3600) * 1e6)
+    assert result.evidence()["price_per_hour"] == 3.6
 
 
 def test_shadow_identical_champion_agrees(model_endpoint, models, iris, tmp_path):

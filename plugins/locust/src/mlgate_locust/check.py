@@ -70,6 +70,19 @@ class LoadResult:
     name: str = "load"
     #: the metrics' names start with it: give each load test of a run its own (``load.batch32``)
     prefix: str = "load"
+    #: the machine's price per hour (``--mlgate-price-per-hour``): adds ``{prefix}.cost_per_million``
+    price_per_hour: float | None = None
+
+    @property
+    def cost_per_million(self) -> float:
+        """Price of a million predictions (rows) at the measured rate; NaN without a price or
+        without requests (so a gate on it fails closed)."""
+        from mlgate.perf.cost import cost_per_million
+
+        s = self.stats
+        if self.price_per_hour is None or not s.requests:
+            return math.nan
+        return cost_per_million(self.price_per_hour, s.rps * self.run.spec.rows_per_request)
 
     @property
     def stats(self) -> RowStats:
@@ -93,7 +106,9 @@ class LoadResult:
                         threshold=slo.min_rps, direction="higher", unit="1/s"),
             make_metric(f"{self.prefix}.error_ratio", self.error_ratio, threshold=slo.max_error_ratio,
                         direction="lower", interval=_wilson(s.failures, s.requests)),
-        ]
+        ] + ([] if self.price_per_hour is None else [
+            make_metric(f"{self.prefix}.cost_per_million", self.cost_per_million, direction="lower",
+                        unit="per 1e6 predictions")])
 
     def evidence(self) -> dict[str, Any]:
         from mlgate.perf.bench import machine_fingerprint
@@ -111,6 +126,7 @@ class LoadResult:
             "request_timeout_s": spec.request_timeout_s,
             "seed": spec.seed,
             "rows_per_request": spec.rows_per_request,
+            "price_per_hour": self.price_per_hour,
             # other tests running at the same time (pytest-xdist) share the machine
             "pytest_xdist_workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0),
             "requests": s.requests,

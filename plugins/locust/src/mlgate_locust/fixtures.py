@@ -39,7 +39,7 @@ def run_load(url: Any, data: Any, out_dir: str | os.PathLike[str], *, users: int
              max_latency_diff_p95_ms: float | None = None, path: str = "/invocations",
              batch_size: int = 1, body_format: str = "dataframe_split", seed: int = 0,
              timeout_s: float | None = None, request_timeout_s: float = 30.0,
-             prefix: str | None = None,
+             prefix: str | None = None, price_per_hour: float | None = None,
              ) -> LoadResult | ShadowResult:
     """Load-test ``url`` (a URL or a model server) with bodies sampled from ``data``.
 
@@ -78,7 +78,7 @@ def run_load(url: Any, data: Any, out_dir: str | os.PathLike[str], *, users: int
     run = run_locust(spec)
     slo = Slo(max_p50_ms, max_p95_ms, max_p99_ms, min_rps, max_error_ratio)
     if spec.shadow_url is None:
-        return LoadResult(run, slo, prefix=prefix or "load")
+        return LoadResult(run, slo, prefix=prefix or "load", price_per_hour=price_per_hour)
     return ShadowResult(run, max_error_ratio=max_error_ratio, min_agreement=min_agreement,
                         max_latency_diff_ms=max_latency_diff_ms,
                         max_latency_diff_p95_ms=max_latency_diff_p95_ms, seed=seed,

@@ -43,9 +43,10 @@ def mlgate_model_server(tmp_path_factory: pytest.TempPathFactory,
 class LoadFixture:
     """The ``mlgate_load`` fixture: ``mlgate_load(url, data=..., **bounds_and_slo)``."""
 
-    def __init__(self, check: Any, tmp_path: Any) -> None:
+    def __init__(self, check: Any, tmp_path: Any, price_per_hour: float | None = None) -> None:
         self._check = check
         self._tmp_path = tmp_path
+        self._price = price_per_hour
         self._runs = 0
 
     def __call__(self, url: Any, *, data: Any, **kwargs: Any) -> Any:
@@ -58,12 +59,14 @@ class LoadFixture:
         from mlgate_locust.fixtures import run_load
 
         self._runs += 1
+        kwargs.setdefault("price_per_hour", self._price)
         result = run_load(url, data, self._tmp_path / f"load-{self._runs}", **kwargs)
         return self._check(result)
 
 
 @pytest.fixture
-def mlgate_load(mlgate: Any, tmp_path: Any) -> LoadFixture:
+def mlgate_load(mlgate: Any, tmp_path: Any, mlgate_price_per_hour: Any) -> LoadFixture:
     """Run a bounded locust load test and record p50/p95/p99 latency, requests per second and
-    error ratio as gate metrics (see ``LoadFixture``)."""
-    return LoadFixture(mlgate.check, tmp_path)
+    error ratio as gate metrics, and the cost per million predictions when
+    ``--mlgate-price-per-hour`` is set (see ``LoadFixture``)."""
+    return LoadFixture(mlgate.check, tmp_path, mlgate_price_per_hour)
