@@ -258,20 +258,34 @@ HOSTILE = '<script>alert("x")</script>\'"</style><img src=x onerror=1>'
 def test_every_other_string_field_of_the_report_is_escaped() -> None:
     """test_html.py covers test ids, column and metric names, messages, evidence values, the run's
     user and reasons; here: model name and version, commit, data set names and digests,
-    environment keys and values, evidence names, rubric items, the champion, policy digest."""
+    environment keys and values, evidence names, the champion, policy digest, the decision's
+    context, and the privacy scan's and the fuzzer's evidence and failures about hostile
+    column names."""
     from html.parser import HTMLParser
+
+    import pandas as pd
+    import pandera.pandas as pa
 
     from mlgate.bundle import Bundle, ModelRef, format_time, utc_now
     from mlgate.gate import Decision, Reason
     from mlgate.record import Metric, TestRecord
     from mlgate.report.html import render
+    from mlgate.security.fuzz import fuzz
+    from mlgate.security.privacy import scan
 
+    found = scan(pd.DataFrame({HOSTILE: [HOSTILE + " mail a@example.com"]}))
+    schema = pa.DataFrameSchema({HOSTILE: pa.Column(float)})
+    fuzzed = fuzz(lambda f: 1 / 0, schema, max_examples=3, huge_rows=0, shrink=False)
     bundle = Bundle(
         created_at=format_time(utc_now()), model=ModelRef("m" + HOSTILE, "v" + HOSTILE),
         commit="c" + HOSTILE,
         tests=(TestRecord("t.py::test_a", "passed", ("security",),
                           (Metric("acc", 0.9, 0.5),),
-                          evidence={"ev" + HOSTILE: {"k" + HOSTILE: [HOSTILE]}}),),
+                          evidence={"ev" + HOSTILE: {"k" + HOSTILE: [HOSTILE]}}),
+               TestRecord("t.py::test_b", "failed", ("security",),
+                          (*found.metrics(), *fuzzed.metrics()),
+                          message="\n".join(found.failures() + fuzzed.failures()),
+                          evidence={"privacy": found.evidence(), "fuzz": fuzzed.evidence()})),
         data={"train" + HOSTILE: "sha256:" + HOSTILE},
         environment={"python" + HOSTILE: HOSTILE},
         run={"job": "https://ci.example.com/" + HOSTILE, "ci": HOSTILE}).sealed()
