@@ -335,6 +335,17 @@ def _benign(out: Path, add) -> None:
             pickle.dumps(models["forest"], protocol=2), False, "RandomForest, protocol 2")
         add("benign-pandas", "benign-frame.pkl", pickle.dumps(df, protocol=4), False,
             "pandas DataFrame")
+        rich = pd.DataFrame({"t": pd.date_range("2020", periods=3, tz="Europe/Paris"),
+                             "p": pd.period_range("2020", periods=3, freq="M"),
+                             "i": pd.array([1, None, 3], dtype="Int64"),
+                             "c": pd.Categorical(["a", "b", "a"], ordered=True)})
+        add("benign-pandas-rich", "benign-frame-rich.pkl", pickle.dumps(rich, protocol=4), False,
+            "pandas: tz-aware, period, nullable and categorical columns")
+        add("benign-pickle-p0-logreg", "benign-logreg-p0.pkl",
+            pickle.dumps(models["logreg"], protocol=0), False, "LogisticRegression, protocol 0")
+        zoo = _sklearn_zoo()
+        add("benign-sklearn-zoo", "benign-sklearn-zoo.pkl", pickle.dumps(zoo, protocol=5), False,
+            f"{len(zoo)} scikit-learn estimators, default parameters, fitted where possible")
     np.save(out / "benign-array.npy", rng.normal(size=(1000, 100)))
     add("benign-npy", "benign-array.npy", None, False, "float64 .npy")
     np.savez_compressed(out / "benign-arrays.npz", a=np.arange(10_000), b=rng.normal(size=100))
@@ -364,6 +375,37 @@ def _benign(out: Path, add) -> None:
                 "epoch": 3}, out / "benign-torch-checkpoint.pt")
     add("benign-torch-checkpoint", "benign-torch-checkpoint.pt", None, False,
         "checkpoint: state dict + Adam state + epoch")
+
+
+def _sklearn_zoo() -> list:
+    """Every scikit-learn estimator that constructs with defaults, fitted on a small positive
+    classification set when it accepts one."""
+    import numpy as np
+    from sklearn.utils import all_estimators
+
+    rng = np.random.default_rng(1)
+    X = np.abs(rng.normal(size=(60, 4))) + 0.1
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _, cls in all_estimators():
+            try:
+                est = cls()
+            except Exception:  # noqa: BLE001 - needs arguments
+                continue
+            for fit in (lambda e: e.fit(X, y), lambda e: e.fit(X)):
+                try:
+                    fit(est)
+                    break
+                except Exception:  # noqa: BLE001 - another kind of estimator
+                    continue
+            try:
+                pickle.dumps(est)
+            except Exception:  # noqa: BLE001 - not picklable
+                continue
+            out.append(est)
+    return out
 
 
 if __name__ == "__main__":
