@@ -612,7 +612,10 @@ def fuzz(
     ``DataFrameSchema`` or its YAML/JSON file) and their mutations.
 
     ``max_examples`` draws (plus one ``huge`` batch of ``huge_rows`` rows, 0 to skip) in batches
-    of ``batch_sizes`` rows, seeded by ``seed``; ``valid_share`` of the draws are valid batches.
+    of ``batch_sizes`` rows, seeded by ``seed``; ``valid_share`` of the draws are valid batches,
+    the rest is shared evenly by ``mutations`` (with fewer draws than mutations, the first ones
+    only). In-process calls have no time limit: a predict that hangs hangs the test (use
+    pytest-timeout), while :func:`fuzz_http` bounds each request by ``timeout``.
     ``exclude``: schema columns that are not model inputs (the target). ``well_formed``: the
     exception types that count as a clear refusal (``None``: :func:`well_formed_errors`).
     ``shrink``: look for the smallest failing input after a crash (a second Hypothesis run).
