@@ -26,7 +26,20 @@ Formats, recognised by content (not by extension):
   levels and ``max_bytes`` unpacked bytes (zip bombs stop there, as a finding);
 - a file that is a zip *and* something else (bytes before the first member or after the end
   record) is a polyglot: a finding, and the extra bytes are scanned as pickles;
-- safetensors is recognised and passes (it holds no code).
+- safetensors is recognised and passes (it holds no code); HDF5, GGUF, TFLite, ONNX, protobuf
+  and text files are listed as "not a pickle format" unless their bytes, read as a pickle,
+  would import something (then they are scanned as the polyglots they are).
+
+Two constructs real files use are vouched for instead of flagged, each under strict conditions
+(see :data:`mlgate.security._pickle.CONDITIONAL`): ``getattr(ImportedClass, "name")``, how
+pickle writes bound and class methods, is resolved to the dotted global ``module.Class.name`` and
+judged by the allowlist; ``torch.storage._load_from_bytes(b"...")``, how a plain pickle of a
+tensor embeds a ``torch.save`` file, is allowed when the embedded file scans clean. Any other
+use of either (an unused import, a computed argument, passing it on) stays a finding.
+
+Not read: TorchScript code (``code/`` in a TorchScript zip), Keras ``Lambda`` layers in HDF5,
+7z archives (scanned as an unknown stream, so a finding), ``lz4``-compressed joblib without
+the ``lz4`` package (a finding).
 
 Use it in a test (the ``mlgate_scan`` fixture records the result)::
 
