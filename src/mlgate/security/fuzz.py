@@ -497,8 +497,13 @@ def _run(call: Callable[[Case], Outcome], schema: Any, *, target: str, max_examp
          seed: int, batch_sizes: Iterable[int], huge_rows: int, mutations: Iterable[str],
          valid_share: float, shrink: bool, max_crash_rate: float, name: str,
          statuses: Counter | None = None, caught: list[int] | None = None) -> FuzzResult:
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hseed
+    try:
+        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import seed as hseed
+    except ImportError:  # a dev dependency of mlgate, not a core one
+        from mlgate.errors import MissingExtraError
+
+        raise MissingExtraError("hypothesis", "fuzz") from None
 
     from mlgate.model.intervals import wilson
 
