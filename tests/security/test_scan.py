@@ -739,3 +739,21 @@ def test_getattr_on_an_imported_class_and_a_literal_name_is_resolved(tmp_path):
     computed = (b"\x80\x02cbuiltins\ngetattr\nccollections\nOrderedDict\ncbuiltins\nstr\n"
                 b"X\x04\x00\x00\x00keys\x85R\x86R.")
     assert "builtins.getattr" in symbols(scan(write(tmp_path, "computed.pkl", computed)))
+
+
+def test_protocol_0_pickles_without_a_model_name_are_found_in_archives_and_folders(tmp_path):
+    payload = b"cos\nsystem\n(S'true'\ntR."
+    with tarfile.open(tmp_path / "release.tar", "w") as tf:
+        info = tarfile.TarInfo("model/weights")  # no suffix, no protocol header
+        info.size = len(payload)
+        tf.addfile(info, io.BytesIO(payload))
+        info = tarfile.TarInfo("model/README")
+        info.size = 11
+        tf.addfile(info, io.BytesIO(b"hello world"))
+    result = scan(tmp_path / "release.tar")
+    assert symbols(result) == {"os.system"}
+    assert any("README" in s for s in result.files[0].skipped)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write(folder, "weights", payload)
+    assert symbols(scan(folder)) == {"os.system"}

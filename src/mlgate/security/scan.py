@@ -366,7 +366,7 @@ def scan_file(path: str | os.PathLike, *, allow: frozenset[str],
             digest.update(chunk)
         size = fh.tell()
         fh.seek(0)
-        if only_models and not _looks_like_model(path.name, fh.read(512)):
+        if only_models and not _looks_like_model(path.name, fh.read(1 << 16)):
             return FileScan(path=str(path), sha256=digest.hexdigest(), size=size,
                             format="skipped", globals={}, calls=(), findings=(),
                             recommendation=None, skipped=(f"{path} (not a model format)",))
@@ -644,7 +644,7 @@ class _Context:
 
     def member(self, stream: Stream, where: str, depth: int, name: str) -> None:
         """An archive member: scanned when it is a model format, listed as skipped otherwise."""
-        if not _looks_like_model(name, stream.peek(512)):
+        if not _looks_like_model(name, stream.peek(1 << 16)):
             self.skipped.append(f"{where} (not a pickle, archive or array)")
             return
         self.members.append(where)
@@ -927,12 +927,25 @@ class _ZlibReader(io.RawIOBase):
 
 def _looks_like_model(name: str, head: bytes) -> bool:
     """Named like a model file, or starts like a pickle (protocol 2+), an archive, a compressed
-    stream or an array. Protocol 0/1 pickles under other names are not recognised here: this
-    only decides what to skip among files nobody named explicitly."""
+    stream or an array, or its first bytes read as a pickle import or call something (a
+    protocol 0 pickle under any name). This only decides what to skip among files nobody named
+    explicitly (archive members, files found in a folder)."""
     return (name.lower().endswith(PICKLE_SUFFIXES) or head[:1] == b"\x80"
             or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:6] == b"\x93NUMPY"
             or _decompressor(head) is not None
-            or (len(head) >= 262 and head[257:262] == b"ustar"))
+            or (len(head) >= 262 and head[257:262] == b"ustar")
+            or _imports_something(head))
+
+
+def _imports_something(data: bytes) -> bool:
+    """Whether ``data``, read as a pickle, imports or calls anything before it ends or breaks."""
+    try:
+        report = walk(Stream(io.BytesIO(data)))
+    except (Truncated, Malformed) as exc:
+        report = getattr(exc, "report", None)
+        if report is None:
+            return False
+    return bool(report.globals or report.call_count)
 
 
 #: files with these suffixes that are not pickles are text, not findings
