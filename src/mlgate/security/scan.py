@@ -663,6 +663,9 @@ class _Context:
             else:
                 self.malformed(where, 6, f"unknown .npy format version {major}")
                 return "npy"
+            if hlen > 1 << 20:  # numpy itself refuses headers over 10,000 bytes by default
+                self.malformed(where, 8, f"a .npy header of {hlen} bytes")
+                return "npy"
             header = stream.read(hlen).decode("utf-8" if major == 3 else "latin1")
             meta = ast.literal_eval(header)
             descr, shape = meta["descr"], tuple(meta["shape"])
