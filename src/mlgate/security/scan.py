@@ -415,8 +415,9 @@ class _Context:
 
     def malformed(self, where: str, offset: int | None, message: str) -> None:
         self.find("malformed", "high", where, offset, message,
-                  "do not load it: a loader runs every opcode before the damage, so a broken "
-                  "stream can still execute code; re-export the model from its source")
+                  "do not load it: a loader runs everything before the point where a broken "
+                  "file breaks, so it can still execute code; re-export the model from its "
+                  "source")
 
     def limit(self, where: str, message: str) -> None:
         self.find("archive-limit", "high", where, None, message,
