@@ -489,7 +489,7 @@ def _run(stream: Stream, report: PickleReport, on_build: BuildHook | None,  # no
         return data if kind == "bytes" else Obj(kind, off)
 
     def add_item(container: Any, key: Any, value: Any) -> None:
-        if isinstance(container, Obj):
+        if isinstance(container, Obj) and container.kind in ("list", "dict"):
             if container.items is None:
                 container.items = {} if container.kind == "dict" else []
             items = container.items

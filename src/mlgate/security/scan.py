@@ -567,7 +567,7 @@ class _Context:
     def zip(self, fh: Any, where: str, depth: int) -> str:
         try:
             zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             self.malformed(where, None, f"not a readable zip archive ({exc})")
             return "zip"
         with zf:
