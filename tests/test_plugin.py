@@ -293,3 +293,20 @@ def test_benchmark_fixture_records_its_metrics(pytester: pytest.Pytester, monkey
     median = next(m for m in test.metrics if m.name == "sum100.median_s")
     assert median.interval is not None and median.interval.low <= median.value <= median.interval.high
     assert test.evidence["benchmark.sum100"]["fingerprint"]["logical_cores"] >= 1
+
+
+def test_evidence_is_kept_as_plain_json_types() -> None:
+    """A str or float subclass (torch's TorchVersion) cannot cross from an xdist worker to the
+    controller: evidence is stored as plain JSON types."""
+    from types import SimpleNamespace
+
+    from mlgate.plugin import Recorder
+
+    class Version(str):
+        pass
+
+    item = SimpleNamespace(user_properties=[])
+    Recorder(item, ("m", "1")).evidence("env", {"torch": Version("2.13.0"), "n": [1, 2.5]})
+    [(_, prop)] = item.user_properties
+    assert prop["data"] == {"torch": "2.13.0", "n": [1, 2.5]}
+    assert type(prop["data"]["torch"]) is str

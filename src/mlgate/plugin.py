@@ -216,14 +216,16 @@ class Recorder:
         import json
 
         try:
-            size = len(json.dumps(data, allow_nan=False))
+            text = json.dumps(data, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"evidence {name!r} must be JSON-able without NaN: {exc}") from None
-        if size > MAX_EVIDENCE_BYTES:
-            raise ValueError(f"evidence {name!r} is {size} bytes, the limit is "
+        if len(text) > MAX_EVIDENCE_BYTES:
+            raise ValueError(f"evidence {name!r} is {len(text)} bytes, the limit is "
                              f"{MAX_EVIDENCE_BYTES}; aggregate it (e.g. histograms, a few examples)")
+        # kept as plain JSON types: subclasses of str or float (torch's TorchVersion, NumPy
+        # scalars' kin) cannot travel from a pytest-xdist worker to the controller
         self._item.user_properties.append(
-            (PROPERTY_KEY, {"kind": "evidence", "name": name, "data": data}))
+            (PROPERTY_KEY, {"kind": "evidence", "name": name, "data": json.loads(text)}))
 
     def check(self, result: CheckResult) -> CheckResult:
         """Record a check's metrics and evidence, then fail the test with its failures."""

@@ -88,7 +88,7 @@ def machine_fingerprint() -> dict[str, Any]:
     except OSError:
         pass
     numpy = sys.modules.get("numpy")
-    libraries = {name: getattr(sys.modules[name], "__version__", None)
+    libraries = {name: str(getattr(sys.modules[name], "__version__", None))
                  for name in ("numpy", "scipy", "pandas", "sklearn", "torch", "xgboost",
                               "lightgbm", "onnxruntime") if name in sys.modules}
     return {

@@ -125,7 +125,7 @@ def probe(device_index: int = 0) -> Probe:
         import torch
     except ImportError:
         return Probe(False, "torch is not installed (pip install 'mlgate[torch]')")
-    version = torch.__version__
+    version = str(torch.__version__)
     if not torch.cuda.is_available():
         build = "a CPU-only build of torch" if torch.version.cuda is None else "no CUDA device found"
         return Probe(False, f"no CUDA GPU: torch {version} reports {build}", version)
@@ -243,7 +243,7 @@ def device_info(torch: Any, index: int) -> dict[str, Any]:
         "multiprocessors": props.multi_processor_count,
         "l2_cache_mb": (round(props.L2_cache_size / 1e6, 2)
                         if getattr(props, "L2_cache_size", None) else None),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "cuda_runtime": torch.version.cuda,
     }
 
@@ -279,7 +279,7 @@ def cuda_benchmark(
         raise RuntimeError(f"{name}: {found.reason}")
     info = device_info(torch, device_index)
     fp = machine_fingerprint()
-    fp.update(gpu=info["name"], torch=torch.__version__, cuda_runtime=torch.version.cuda)
+    fp.update(gpu=info["name"], torch=str(torch.__version__), cuda_runtime=torch.version.cuda)
     max_median_s = None if max_median_ms is None else max_median_ms / 1000.0
     common = dict(bench=name, batch_size=batch_size, target_rel_ci=None,
                   max_median_s=max_median_s, min_throughput=min_throughput,
@@ -381,7 +381,8 @@ def cpu_fallback(fn: Callable[..., Any], *args: Any, name: str, spec: GpuSpec, r
 
     torch = sys.modules.get("torch")
     fp = dict(result.fingerprint)
-    fp["torch"] = getattr(torch, "__version__", None)
+    version = getattr(torch, "__version__", None)
+    fp["torch"] = None if version is None else str(version)
     return replace(result, notes=(*result.notes, note), fingerprint=fp,
                    device={"type": "cpu", "requested": "cuda", "reason": reason})
 
