@@ -391,6 +391,9 @@ class Collector:
             acc.message = _message(report)
 
     def records(self) -> tuple[tuple[TestRecord, ...], dict[str, str]]:
+        from .security.redact import redact, redact_obj
+
+        env = dict(os.environ)
         tests: list[TestRecord] = []
         data: dict[str, str] = {}
         for nodeid, acc in sorted(self.tests.items()):
@@ -415,8 +418,12 @@ class Collector:
                                              f"({data[name]} and {digest}); kept the conflict")
                         digest = "conflict"
                     data[name] = digest
-            tests.append(TestRecord(nodeid, acc.outcome, families, tuple(metrics),
-                                    acc.duration, acc.message, evidence, rubric))
+            # secrets (CI tokens, passwords in URLs, known token formats) never reach the bundle,
+            # nor what is made from it: JUnit, decisions, reports
+            tests.append(TestRecord(redact(nodeid, env=env), acc.outcome, families,
+                                    tuple(metrics), acc.duration,
+                                    redact(acc.message, env=env) if acc.message else acc.message,
+                                    redact_obj(evidence, env=env), rubric))
         return tuple(tests), data
 
     def output_dir(self) -> Path:

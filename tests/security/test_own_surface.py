@@ -7,9 +7,9 @@ message, evidence, a URL with ``user:password@``, a parametrize id, a model's er
 card number in a data set), runs pytest with the mlgate plugin, ``mlgate gate`` and ``mlgate
 report`` in subprocesses, and looks for the secrets in every artifact.
 
-Where a secret reaches an artifact only because the core does not yet call
-:func:`mlgate.security.redact.redact`, the assertion is a strict xfail that names the call site
-(the lead wires it; the xfail then fails as XPASS and must be removed).
+The plugin passes every test's id, message and evidence through
+:func:`mlgate.security.redact.redact` before the bundle is written, so nothing made from the
+bundle (JUnit, decisions, reports, the gate's output) can carry them either.
 """
 
 from __future__ import annotations
@@ -159,21 +159,9 @@ def leaks(text: str) -> list[str]:
     return [name for name, value in SENTINELS.items() if value in text]
 
 
-WIRING = ("wired by lead: src/mlgate/plugin.py, Collector.records(), the line "
-          "`tests.append(TestRecord(nodeid, ..., acc.message, evidence, rubric))` must pass "
-          "redact(nodeid), redact(acc.message) and redact_obj(evidence) "
-          "(from mlgate.security.redact)")
-
-
 @pytest.mark.parametrize("name", [
-    pytest.param("results.json", marks=pytest.mark.xfail(strict=True, reason=WIRING)),
-    pytest.param("junit.xml", marks=pytest.mark.xfail(strict=True, reason=WIRING)),
-    pytest.param("decision.json", marks=pytest.mark.xfail(strict=True, reason=WIRING)),
-    pytest.param("report.html", marks=pytest.mark.xfail(strict=True, reason=WIRING)),
-    pytest.param("cli-report.html", marks=pytest.mark.xfail(strict=True, reason=WIRING)),
-    pytest.param("gate stdout", marks=pytest.mark.xfail(strict=True, reason=WIRING)),
-    "gate stderr",
-    "report output",
+    "results.json", "junit.xml", "decision.json", "report.html", "cli-report.html", "gate stdout",
+    "gate stderr", "report output",
 ])
 def test_no_planted_secret_reaches_an_artifact(artifacts, name) -> None:
     assert leaks(artifacts[name]) == []
