@@ -282,7 +282,12 @@ def load_allowlist(extra: Iterable[str] = (), *, path: str | os.PathLike | None 
     and name, joined by a dot, equal an entry."""
     import tomllib
 
-    source = Path(path) if path is not None else Path(__file__).with_name("allowlist.toml")
+    if path is not None:
+        source: Any = Path(path)
+    else:  # package data (``mlgate.security`` ships allowlist.toml)
+        from importlib.resources import files
+
+        source = files("mlgate.security").joinpath("allowlist.toml")
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
