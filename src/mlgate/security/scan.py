@@ -53,6 +53,7 @@ The result records each file's SHA-256, so the gate can pin the artifact that wa
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import hashlib
 import io
@@ -327,7 +328,8 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     extra = tuple(extra_allow)
-    allow = (allowlist if allowlist is not None else load_allowlist()) | load_allowlist_extra(extra)
+    allow = (allowlist if allowlist is not None else _shipped_allowlist()) \
+        | load_allowlist_extra(extra)
     files: list[tuple[Path, bool]] = []  # (path, named explicitly)
     for p in paths:
         p = Path(p)
@@ -344,6 +346,11 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                                       max_members=max_members, only_models=not explicit)
                             for f, explicit in files),
                       allowed_extra=extra)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_allowlist() -> frozenset[str]:
+    return load_allowlist()
 
 
 def load_allowlist_extra(extra: tuple[str, ...]) -> frozenset[str]:
