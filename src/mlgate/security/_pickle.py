@@ -19,6 +19,13 @@ What the walker cannot resolve statically is reported as a :class:`Problem`, nev
   module-level object);
 - ``malformed``: unknown opcode, stack or memo misuse, a stream that ends before ``STOP``.
 
+Two globals are vouched for by how they are used, not by name (:data:`CONDITIONAL`):
+``builtins.getattr`` called directly on an imported global and a literal attribute name is
+resolved to the dotted global it returns (how pickle writes bound and class methods), and
+``torch.storage._load_from_bytes`` called directly on a literal blob hands the blob to a hook
+that scans it (how a plain pickle of a tensor embeds a ``torch.save`` file). Each stand-in of
+such a global must be used, and used only that way, or it stays an ordinary unknown import.
+
 The walker reads from a :class:`Stream`, a buffered reader with an absolute offset (every
 record carries the byte offset of its opcode) and an optional byte :class:`Budget` (archives
 and compressed streams draw on it, so a decompression bomb stops with :class:`BudgetExceeded`).
