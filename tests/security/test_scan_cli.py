@@ -61,3 +61,12 @@ def test_max_depth_option(tmp_path, capsys):
     assert main(["scan", str(tmp_path / "outer.zip")]) == 0
     assert main(["scan", str(tmp_path / "outer.zip"), "--max-depth", "1"]) == 1
     assert "nested deeper than 1 levels" in capsys.readouterr().out
+
+
+def test_help_shows_exit_codes_and_an_example(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["scan", "--help"])
+    out = capsys.readouterr().out
+    assert "1  findings" in out and "mlgate scan models/model.pt" in out
