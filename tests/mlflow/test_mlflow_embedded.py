@@ -342,3 +342,35 @@ def test_unreachable_registry_fails_fast_without_credentials(monkeypatch, mk):
     text = str(info.value)
     assert f"http://127.0.0.1:{port}" in text and "s3cret" not in text and "alice" not in text
     assert "fix:" in text and "MLFLOW_TRACKING_URI" in text
+
+
+def test_load_model_scans_the_files_first_and_refuses_a_tampered_model(project, mk, monkeypatch,
+                                                                      tmp_path):
+    """A registered model whose file was swapped for a malicious pickle is refused before
+    anything unpickles it; the payload never runs."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from mlgate.errors import InputError
+    from mlgate_mlflow import download_model, load_model, register_model
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    x, y = load_iris(return_X_y=True)
+    name = mk.name("tampered")
+    version = register_model(LogisticRegression(max_iter=300).fit(x, y), name,
+                             project_dir=project, key="k")
+    folder = download_model(name, version, tmp_path / "dl", project_dir=project)
+    [model_file] = [p.name for p in folder.rglob("model.*") if p.is_file()]
+    stored = list((project / ".mlgate").rglob(model_file))  # every copy the store keeps
+    assert stored
+    marker = tmp_path / "pwned"
+    for path in stored:
+        path.write_bytes(b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR.")
+
+    with pytest.raises(InputError) as info:
+        load_model(name, version, project_dir=project)
+    message = str(info.value)
+    assert f"refusing to load {name} v{version}" in message and "os.system" in message
+    assert "skops, ONNX or safetensors" in message
+    assert not marker.exists()

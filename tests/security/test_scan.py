@@ -843,3 +843,19 @@ def test_a_clean_verdict_agrees_with_the_real_unpicklers_imports(data, where, pa
     real = _imports_made_by_the_real_unpickler(mutated)
     if not ctx.findings:
         assert real <= ALLOW, (real - ALLOW, mutated)
+
+
+def test_an_mlflow_model_folder_is_clean(tmp_path):
+    """conda.yaml starts with ``channels:``, which reads as a protocol 0 GLOBAL of a name no
+    import could load: text, skipped, not a finding (it was a false positive once)."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "conda.yaml").write_text("channels:\n- conda-forge\ndependencies:\n- python=3.11\n")
+    (folder / "MLmodel").write_text("flavors:\n  sklearn:\n    serialization_format: skops\n")
+    (folder / "requirements.txt").write_text("mlflow==3.17.2\nscikit-learn==1.9.1\n")
+    (folder / "python_env.yaml").write_text("python: 3.11.7\n")
+    result = scan(folder)
+    assert result.clean and result.failures() == []
+    evil = folder / "model.pkl"
+    evil.write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    assert [f.symbol for f in scan(folder).findings if f.symbol] == ["os.system"]

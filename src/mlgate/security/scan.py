@@ -954,14 +954,18 @@ def _looks_like_model(name: str, head: bytes) -> bool:
 
 
 def _imports_something(data: bytes) -> bool:
-    """Whether ``data``, read as a pickle, imports or calls anything before it ends or breaks."""
+    """Whether ``data``, read as a pickle, imports a global with an importable name (dotted
+    Python identifiers) before it ends or breaks. Text that merely starts with a pickle opcode
+    (``channels:`` in an MLflow model's ``conda.yaml`` reads as ``GLOBAL 'hannels:'``) names
+    nothing ``import`` could load, so it is not taken for a pickle."""
     try:
         report = walk(Stream(io.BytesIO(data)))
     except (Truncated, Malformed) as exc:
         report = getattr(exc, "report", None)
         if report is None:
             return False
-    return bool(report.globals or report.call_count)
+    return any(all(part.isidentifier() for part in name.split("."))
+               for name in report.globals)
 
 
 #: files with these suffixes that are not pickles are text, not findings

@@ -13,6 +13,7 @@ _LAZY = {
     "MlflowRegistry": "mlgate_mlflow.registry",
     "register_model": "mlgate_mlflow.register",
     "load_model": "mlgate_mlflow.register",
+    "download_model": "mlgate_mlflow.register",
     "resolve": "mlgate_mlflow.connection",
     "Connection": "mlgate_mlflow.connection",
 }

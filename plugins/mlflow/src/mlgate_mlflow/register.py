@@ -72,21 +72,50 @@ def register_model(
         return _keep_lowest(client, name, key)
 
 
-def load_model(name: str, version: str | int, *, tracking_uri: str | None = None,
-               project_dir: str | os.PathLike[str] = Path(".")) -> Any:
-    """Load the scikit-learn model of ``models:/name/version`` from the registry."""
+def download_model(name: str, version: str | int, dst: str | os.PathLike[str], *,
+                   tracking_uri: str | None = None,
+                   project_dir: str | os.PathLike[str] = Path(".")) -> Path:
+    """Download the files of ``models:/name/version`` into ``dst`` (nothing is loaded) and
+    return the model's folder, e.g. to scan it: ``mlgate_scan(download_model(...))``."""
     registry = MlflowRegistry(resolve(project_dir, tracking_uri))
-    import_mlflow("mlflow.artifacts", "mlflow.pyfunc", "mlflow.sklearn")
+    import_mlflow("mlflow.artifacts")
     import mlflow.artifacts
-    import mlflow.sklearn
 
     registry._version(name, str(version))  # a clear error for a missing model or version
     with registry._errors(f"download {name} v{version}"):
         uri = registry.client.get_model_version_download_uri(name, str(version))
-        with tempfile.TemporaryDirectory(prefix="mlgate-model-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=uri, dst_path=tmp, tracking_uri=registry.connection.tracking_uri)
-            return mlflow.sklearn.load_model(local)
+        return Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=str(dst), tracking_uri=registry.connection.tracking_uri))
+
+
+def load_model(name: str, version: str | int, *, tracking_uri: str | None = None,
+               project_dir: str | os.PathLike[str] = Path("."), scan: bool = True,
+               allow_globals: tuple[str, ...] = ()) -> Any:
+    """Load the scikit-learn model of ``models:/name/version`` from the registry.
+
+    The downloaded files are first scanned by :func:`mlgate.security.scan.scan` (nothing is
+    unpickled for that): a global outside the allowlist (plus ``allow_globals``), or a file that
+    cannot be read as what it claims, refuses the load with an ``InputError`` listing the
+    findings. ``scan=False`` skips it for a model you trust."""
+    import_mlflow("mlflow.sklearn")
+    import mlflow.sklearn
+
+    with tempfile.TemporaryDirectory(prefix="mlgate-model-") as tmp:
+        local = download_model(name, version, tmp, tracking_uri=tracking_uri,
+                               project_dir=project_dir)
+        if scan:
+            from mlgate.errors import InputError
+            from mlgate.security.scan import scan as scan_files
+
+            found = scan_files(local, extra_allow=allow_globals)
+            if found.failures():
+                shown = "\n  ".join(found.failures()[:10])
+                raise InputError(f"refusing to load {name} v{version}: its files failed the "
+                                 f"model-file scan:\n  {shown}", key="models:/"
+                                 f"{name}/{version}", fix="if you trust these globals, pass "
+                                 "allow_globals=(...) (or [security] allow_globals in the "
+                                 "policy); better, save the model as skops, ONNX or safetensors")
+        return mlflow.sklearn.load_model(str(local))
 
 
 def default_pip_requirements() -> list[str]:
