@@ -116,6 +116,9 @@ examples:
   mlgate scan models/model.pt models/pipeline.joblib
   mlgate scan models/ --allow mypkg.features.Clipper --json > scan.json
 
+The policy's [security] allow_globals (mlgate.toml or [tool.mlgate] in pyproject.toml, found
+here, or --policy FILE) are allowed too.
+
 Nothing is loaded: the files are read statically, and each file's SHA-256 is printed so the
 artifact that was scanned can be pinned.
 """
@@ -130,6 +133,9 @@ def _scan_parser(sub) -> None:
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
     scan.add_argument("--allow", action="append", default=[], metavar="MODULE.NAME",
                       help="also allow this global (repeatable), e.g. mypkg.models.Net")
+    scan.add_argument("--policy", metavar="FILE",
+                      help="policy whose [security] allow_globals are allowed (default: the "
+                      "mlgate.toml or pyproject.toml found here, if any)")
     scan.add_argument("--json", action="store_true", help="print the result as JSON")
     scan.add_argument("--max-depth", type=int, default=None, metavar="N",
                       help="levels of nested archives to open (default: 5)")
@@ -138,9 +144,12 @@ def _scan_parser(sub) -> None:
 
 
 def cmd_scan(args) -> int:
+    from .policy import find_policy, load_policy
     from .security.scan import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, scan
 
-    result = scan(args.paths, extra_allow=args.allow,
+    policy_path = args.policy or find_policy(".")
+    allowed = load_policy(policy_path).allow_globals if policy_path else ()
+    result = scan(args.paths, extra_allow=[*allowed, *args.allow],
                   max_depth=DEFAULT_MAX_DEPTH if args.max_depth is None else args.max_depth,
                   max_bytes=DEFAULT_MAX_BYTES if args.max_bytes is None else args.max_bytes)
     if args.json:

@@ -70,3 +70,34 @@ def test_help_shows_exit_codes_and_an_example(capsys):
         main(["scan", "--help"])
     out = capsys.readouterr().out
     assert "1  findings" in out and "mlgate scan models/model.pt" in out
+
+
+def test_policy_allow_globals(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "mine.pkl"
+    path.write_bytes(MINE)
+    policy = tmp_path / "mlgate.toml"
+    policy.write_text('[security]\nallow_globals = ["mypkg.models.Net"]\n')
+    assert main(["scan", str(path), "--policy", str(policy)]) == 0
+    monkeypatch.chdir(tmp_path)  # found here without --policy
+    assert main(["scan", str(path)]) == 0
+    policy.write_text('[security]\nallow_globals = ["mypkg.models.Other"]\n')
+    assert main(["scan", str(path)]) == 1
+    capsys.readouterr()
+
+
+def test_fixture_uses_the_project_policy(pytester):
+    pytester.makefile(".toml", mlgate='[security]\nallow_globals = ["mypkg.models.Net"]\n')
+    (pytester.path / "mine.pkl").write_bytes(MINE)
+    (pytester.path / "evil.pkl").write_bytes(EVIL)
+    pytester.makepyfile(
+        """
+        def test_mine(mlgate_scan):
+            assert mlgate_scan("mine.pkl").clean
+
+        def test_evil(mlgate_scan):
+            mlgate_scan("evil.pkl")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mlgate-no-bundle")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*imports os.system*"])

@@ -9,18 +9,25 @@ import pytest  # noqa: F401  (the fixtures below use it)
 # -- model-file scanning ------------------------------------------------------------------------
 
 @pytest.fixture
-def mlgate_scan(mlgate):
+def mlgate_scan(mlgate, request):
     """Scan model files without loading them and record the result (see
     :mod:`mlgate.security.scan`): ``mlgate_scan("models/model.pt", allow=["pkg.MyNet"])``
     (a path, or a list of paths and folders) judges every global the pickles would import
-    against the allowlist plus ``allow``, records ``scan_findings`` (threshold 0) and each
-    file's SHA-256, fails the test with one line per finding, and returns the ``ScanResult``.
+    against the allowlist plus ``allow`` and the project policy's ``[security] allow_globals``
+    (``mlgate.toml`` or ``[tool.mlgate]`` in the rootdir), records ``scan_findings``
+    (threshold 0) and each file's SHA-256, fails the test with one line per finding, and
+    returns the ``ScanResult``.
     Options ``max_depth``, ``max_bytes`` and ``max_members`` bound nested archives."""
 
     def run(paths, allow=(), **limits):
+        from mlgate.policy import find_policy, load_policy
+
         from .scan import scan
 
-        return mlgate.check(scan(paths, extra_allow=allow, **limits))
+        # the project's policy ([security] allow_globals) extends the allowlist here too
+        found = find_policy(request.config.rootpath)
+        policy_allow = load_policy(found).allow_globals if found else ()
+        return mlgate.check(scan(paths, extra_allow=(*policy_allow, *allow), **limits))
 
     return run
 
