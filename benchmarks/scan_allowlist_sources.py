@@ -1,7 +1,11 @@
 """Regenerate ``src/mlgate/security/allowlist.toml``: the globals real models pickle.
 
 How the entries are collected (run ``python benchmarks/scan_allowlist_sources.py > allowlist.toml``
-from the repository root, then review the diff):
+from the repository root, then review the diff; run it again in each supported stack with
+``--merge src/mlgate/security/allowlist.toml`` so the names older releases pickle stay, e.g.
+``.venv-compat/bin/python benchmarks/scan_allowlist_sources.py --merge
+src/mlgate/security/allowlist.toml > /tmp/a.toml``: scikit-learn 1.7 pickles its Cython losses
+as ``_loss.CyHalfBinomialLoss``, pandas 2 frames as ``pandas.core.frame.DataFrame``):
 
 1. **Observed**: fit many scikit-learn estimators, build NumPy, SciPy sparse, pandas and PyTorch
    objects (state dicts, whole modules, optimizers), pickle each with protocols 0 to 5 (and
@@ -196,8 +200,11 @@ def data_objects():
 
 
 def torch_objects():
-    import torch
-    from torch import nn
+    try:
+        import torch
+        from torch import nn
+    except ImportError:  # a stack without torch (the older one of .venv-compat)
+        return
 
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
                           nn.Dropout(), nn.Linear(8, 2), nn.LayerNorm(2), nn.Embedding(3, 2))
@@ -263,8 +270,11 @@ def enumerated() -> dict[str, set[str]]:
     for package, skip in (("pandas", PANDAS_SKIP), ("sklearn", SKLEARN_SKIP),
                           ("scipy.sparse", ("tests",)), ("numpy.random", ("tests",))):
         out[group_of(package)] |= _cython_unpicklers(package, skip)
-    import torch.nn.modules as mods
-    from torch import nn
+    try:
+        import torch.nn.modules as mods
+        from torch import nn
+    except ImportError:
+        return out
 
     for modname in dir(mods):
         obj = getattr(mods, modname)
@@ -445,8 +455,20 @@ def group_of(name: str) -> str:
 
 
 def main() -> None:
+    import argparse
+    import tomllib
+
+    ap = argparse.ArgumentParser(description="print the allowlist as TOML")
+    ap.add_argument("--merge", metavar="TOML",
+                    help="keep the names of this allowlist too (run once per supported stack, "
+                    "e.g. in .venv and in .venv-compat, merging into the shipped file)")
+    args = ap.parse_args()
     sys.path.insert(0, "src")
     groups: dict[str, set[str]] = defaultdict(set)
+    if args.merge:
+        with open(args.merge, "rb") as fh:
+            for group, table in tomllib.load(fh).items():
+                groups[group] |= set(table.get("globals", []))
     for objs in (sklearn_objects(), data_objects()):
         for obj in objs:
             for name in observed_globals(obj):

@@ -334,8 +334,10 @@ def test_a_custom_class_in_a_full_torch_module_save_is_an_unknown_global(tmp_pat
 
 
 def _tiny_net_base():
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # the older stack has no torch: the test using TinyNet skips
+        return object
     return torch.nn.Module
 
 
@@ -748,7 +750,8 @@ def test_getattr_on_an_imported_class_and_a_literal_name_is_resolved(tmp_path):
     frame = pd.DataFrame({"t": pd.date_range("2020", periods=3, tz="Europe/Paris")})
     result = scan(write(tmp_path, "tz.pkl", pickle.dumps(frame, protocol=4)))
     assert result.clean, result.failures()
-    assert "zoneinfo.ZoneInfo._unpickle" in result.files[0].globals
+    if type(frame["t"].dt.tz).__module__ == "zoneinfo":  # pandas 3 (pandas 2 uses pytz)
+        assert "zoneinfo.ZoneInfo._unpickle" in result.files[0].globals
 
     other = (b"\x80\x02cbuiltins\ngetattr\nccollections\nOrderedDict\nX\x08\x00\x00\x00__init__"
              b"\x86R)R.")
