@@ -1,6 +1,6 @@
 """How far the benchmark fixture's numbers can be trusted, printed from one run.
 
-    .venv/bin/python benchmarks/perf.py                 # about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/perf.py                 # about 4 minutes on 2 cores
     .venv/bin/python benchmarks/perf.py --comparisons 50 --quick
 
 1. **Overhead**: the fixture's time per call of a no-op against a bare ``perf_counter_ns`` loop.
