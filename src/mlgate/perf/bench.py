@@ -19,7 +19,8 @@ How :func:`benchmark` measures:
    statistics: the ranks from the Binomial(n, 1/2) distribution, exact, no resampling) is
    narrower than ``target_rel_ci`` of the median (stop reason ``"ci"``), or ``max_time`` seconds
    (calibration and rounds together) run out (``"time"``), or ``max_rounds`` is reached
-   (``"max_rounds"``). ``min_rounds`` are always run, whatever the budget.
+   (``"max_rounds"``). ``min_rounds`` (10 by default: the fewest for which the median has a 95%
+   interval is 6) are always run, whatever the budget, so the median always has its interval.
 4. **Peak memory**: one more call, not timed, under :mod:`tracemalloc`; the peak of traced
    allocations during that call. tracemalloc sees the Python heap and what NumPy allocates; it
    does not see native allocations of other libraries (torch, BLAS work buffers), so this is a
@@ -351,7 +352,7 @@ def benchmark(
     warmup: float = 0.1,
     target_rel_ci: float = 0.01,
     max_time: float = 2.0,
-    min_rounds: int = 5,
+    min_rounds: int = 10,
     max_rounds: int = MAX_KEPT_ROUNDS,
     min_round_s: float = 1e-3,
     max_median_s: float | None = None,
