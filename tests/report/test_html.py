@@ -269,3 +269,31 @@ def test_performance_evidence_is_rendered(monkeypatch) -> None:
     assert "timed on " in page and "logical cores" in page
     assert "candidate / baseline median time <b>1.2" in page
     assert "limit 1 + tolerance = 1.05" in page
+
+
+def test_security_evidence_is_rendered(tmp_path) -> None:
+    """Scan findings with their fix, privacy counts with masked examples only, fuzzing counts by
+    input kind; hostile names escaped."""
+    from mlgate.security.privacy import scan as privacy_scan
+    from mlgate.security.scan import scan
+
+    (tmp_path / "<i>evil.pkl").write_bytes(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00true\x85R.")
+    s = scan(tmp_path)
+    p = privacy_scan(pd.DataFrame({"<script>x</script>": ["mail jane.doe@example.com", "n/a"]}))
+    fuzz_ev = {"by_kind": {"nan": {"ok": 0, "error": 3, "crash": 1}}, "calls": 4,
+               "crash_rate": 0.25, "interval": [0.05, 0.7], "seed": 0, "target": "predict",
+               "minimal_failing_input": {"kind": "nan", "rows": [{"a": None}]}}
+    tests = tuple(TestRecord(f"tests/test_sec.py::t{i}", "failed", ("security",), tuple(r.metrics()),
+                             evidence={r.name: r.evidence()}) for i, r in enumerate((s, p)))
+    tests += (TestRecord("tests/test_sec.py::t2", "failed", ("security",), (),
+                         evidence={"fuzz": fuzz_ev}),)
+    bundle = Bundle(created_at=format_time(utc_now()), model=ModelRef("m", "1"), commit=None,
+                    tests=tests).sealed()
+    page = render(bundle)
+    parse(page)
+    assert "file(s) scanned without loading them" in page
+    assert "imports os.system" in page and "re-create the model from trusted code" in page
+    assert "&lt;i&gt;evil.pkl" in page and "<i>evil" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>" not in page
+    assert "j***@e***.com" in page and "jane.doe@example.com" not in page
+    assert "crash rate <b>0.25</b>" in page and "minimal failing input" in page

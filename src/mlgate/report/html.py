@@ -340,6 +340,12 @@ def _evidence(name: str, data: Any, budget: _Budget) -> str:
                 return _bench(data) + budget.json_block("all benchmark evidence", data)
             if "ratio" in data and "tolerance" in data and isinstance(data.get("interval"), list):
                 return _speed(data) + budget.json_block("all regression evidence", data)
+            if isinstance(data.get("files"), list) and "file_count" in data:
+                return _scan(data) + budget.json_block("all scan evidence", data)
+            if isinstance(data.get("findings"), list) and "columns_scanned" in data:
+                return _privacy(data) + budget.json_block("all privacy evidence", data)
+            if isinstance(data.get("by_kind"), dict) and "crash_rate" in data:
+                return _fuzz(data) + budget.json_block("all fuzzing evidence", data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass  # an unexpected shape: shown as JSON below
     return budget.json_block(f"{name}", data)
@@ -389,6 +395,57 @@ def _speed(data: dict[str, Any]) -> str:
         text += f'<p class="review">{_e(_cut(data["refused"], 600))}</p>'
     bar = _svg.interval_bar(ratio, low, high, limit, direction="lower")
     return text + f'<div class="card {status}" style="display:inline-block">{bar}</div>'
+
+
+def _scan(data: dict[str, Any]) -> str:
+    files = [f for f in data["files"] if isinstance(f, dict)]
+    rows = []
+    for f in sorted(files, key=lambda f: -(f.get("finding_count") or 0))[:MAX_ROWS]:
+        bad = bool(f.get("finding_count"))
+        rows.append([_td(f"<code>{_e(_cut(f.get('path'), 160))}</code>"), _td(_e(f.get("format"))),
+                     _td(_num(f.get("finding_count")), "fail" if bad else "pass"),
+                     _td(f"<code>{_e(_cut(f.get('sha256'), 64))}</code>")])
+    findings = [(f, x) for f in files for x in (f.get("findings") or []) if isinstance(x, dict)]
+    detail = [[_td(_e(x.get("severity")), "fail"), _td(f"<code>{_e(_cut(x.get('where'), 160))}</code>"),
+               _td(_num(x.get("offset")), "num"), _td(_e(_cut(x.get("message"), 300))),
+               _td(_e(_cut(x.get("fix"), 300)))] for _, x in findings[:MAX_ROWS]]
+    out = (f"<p>{_num(len(files))} file(s) scanned without loading them; "
+           f"{_num(len(findings))} finding(s)</p>"
+           + _table(("file", "format", "findings", "SHA-256"), rows)
+           + _more(min(len(files), MAX_ROWS), len(files), "files"))
+    if detail:
+        out += _table(("severity", "where", "offset", "finding", "fix"), detail)
+    return out
+
+
+def _privacy(data: dict[str, Any]) -> str:
+    found = [f for f in data["findings"] if isinstance(f, dict)]
+    rows = [[_td(f"<code>{_e(_cut(f.get('column'), 120))}</code>"), _td(_e(f.get("kind"))),
+             _td(_num(f.get("count")), "num"), _td(_num(f.get("rate")), "num"),
+             _td(_e(", ".join(str(x) for x in (f.get("examples") or [])[:3]))),
+             _td("allowed" if f.get("allowed") else "finding",
+                 "pass" if f.get("allowed") else "fail")] for f in found[:MAX_ROWS]]
+    head = (f"<p>{_num(len(data.get('columns_scanned') or []))} column(s), "
+            f"{_num(data.get('rows'))} rows; {_num(len(found))} column/kind pair(s) found "
+            "(examples masked)</p>")
+    if not rows:
+        return head
+    return head + _table(("column", "kind", "count", "rate", "masked examples", ""), rows)
+
+
+def _fuzz(data: dict[str, Any]) -> str:
+    iv = data.get("interval") if isinstance(data.get("interval"), list) else [None, None]
+    rows = [[_td(_e(kind)), _td(_num(c.get("ok")), "num"), _td(_num(c.get("error")), "num"),
+             _td(_num(c.get("crash")), "fail" if c.get("crash") else "num")]
+            for kind, c in sorted(data["by_kind"].items()) if isinstance(c, dict)][:MAX_ROWS]
+    text = (f"<p>{_e(data.get('target'))}: {_num(data.get('calls'))} calls, crash rate "
+            f"<b>{_num(data.get('crash_rate'))}</b> [{_num(iv[0] if iv else None)}, "
+            f"{_num(iv[1] if len(iv) > 1 else None)}], seed {_num(data.get('seed'))}</p>")
+    out = text + _table(("input kind", "answered", "clear error", "crash"), rows)
+    if data.get("minimal_failing_input") is not None:
+        out += ("<p>minimal failing input:</p><pre>"
+                + _e(_cut(json.dumps(data["minimal_failing_input"], default=str), 2000)) + "</pre>")
+    return out
 
 
 def _drift(data: dict[str, Any]) -> str:
