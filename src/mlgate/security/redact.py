@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 #: what replaces a secret
 MASK = "***"
@@ -130,3 +131,17 @@ def redact_obj(obj: Any, *, env: Mapping[str, str] | None = None) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(redact_obj(v, env=env) for v in obj)
     return obj
+
+
+def redact_url(url: str) -> str:
+    """``url`` for messages and evidence: without user name, password, query and fragment (which
+    may hold tokens); local ``sqlite:``/``file:`` URIs and plain paths are kept as they are.
+
+    >>> redact_url("https://alice:s3cret@mlflow.example.com:8443/p?token=abc")
+    'https://mlflow.example.com:8443/p'
+    """
+    parts = urlsplit(url)
+    if not parts.scheme or parts.scheme in ("sqlite", "file"):
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -38,7 +38,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from mlgate.security.redact import redact_url as strip_credentials
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 #: seconds allowed beyond the run time for locust to start, spawn, stop and write its files
@@ -50,17 +52,6 @@ KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP
 LOG_TAIL = 3000
 #: what the locustfile writes as locust quits (see mlgate_locust.locustfile)
 STATS_FILE = "mlgate-stats.json"
-
-
-def strip_credentials(url: str) -> str:
-    """``url`` without user name, password and query (which may hold tokens)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if ":" in netloc:  # IPv6
-        netloc = f"[{netloc}]"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def log_tail(path: Path, limit: int = LOG_TAIL) -> str:

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from mlgate.errors import MissingExtraError, RegistryError
+from mlgate.security.redact import redact_url
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -39,14 +40,8 @@ HTTP_DEFAULTS = {
 _import_lock = threading.Lock()
 _CREDENTIALS = re.compile(r"(?<=//)[^/@\s]+@")
 
-
-def redact(uri: str) -> str:
-    """``uri`` without credentials (user, password, token in the query) for messages."""
-    parts = urlsplit(uri)
-    if not parts.scheme or parts.scheme == "sqlite" or parts.scheme == "file":
-        return uri
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+#: ``uri`` without credentials (user, password, token in the query) for messages
+redact = redact_url
 
 
 def scrub(text: str) -> str:
