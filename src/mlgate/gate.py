@@ -420,6 +420,15 @@ def _bound(rule: BoundRule, metrics: dict) -> Reason:
                   threshold=rule.min if rule.min is not None else rule.max)
 
 
+def _champion_bundle(baseline: Baseline) -> Bundle | str:
+    """The champion's bundle when it can be used as evidence, else why not."""
+    found = baseline.bundle
+    if found is None or not found.digest_ok:
+        return baseline.note or ("its evidence was not found" if found is None
+                                 else "its bundle digest does not match")
+    return found
+
+
 def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None,
               candidate: ModelRef | None) -> Reason:
     found = _one_metric(rule.metric, metrics, rule.id)
@@ -436,12 +445,10 @@ def _champion(rule: ChampionRule, metrics: dict, baseline: Baseline | None,
     if candidate == baseline.model:
         return Reason(rule.id, "pass", f"{candidate} is the champion itself: {rule.metric} = "
                       f"{_fmt(cand.value)} is not compared with itself", observed=cand.value)
-    champ_bundle = baseline.bundle
-    if champ_bundle is None or not champ_bundle.digest_ok:
-        why = baseline.note or ("its evidence was not found" if champ_bundle is None
-                                else "its bundle digest does not match")
-        return Reason(rule.id, "review", f"champion {baseline.model}: {why}; cannot compare "
-                      f"{rule.metric}", observed=cand.value)
+    champ_bundle = _champion_bundle(baseline)
+    if isinstance(champ_bundle, str):
+        return Reason(rule.id, "review", f"champion {baseline.model}: {champ_bundle}; cannot "
+                      f"compare {rule.metric}", observed=cand.value)
     champ = _one_metric(rule.metric, _metrics_by_name(champ_bundle.tests), rule.id)
     if isinstance(champ, Reason):
         return Reason(rule.id, "review", f"champion {baseline.model}: {champ.message}",
@@ -541,12 +548,10 @@ def _benchmark(rule: BenchmarkRule, bundle: Bundle, metrics: dict,
                       f"interleaved comparison (mlgate_benchmark.compare(..., name={rule.metric!r}))")
     if baseline.model is None:
         return Reason(rule.id, "pass", f"no champion yet: benchmark {rule.metric!r} is not compared")
-    champ_bundle = baseline.bundle
-    if champ_bundle is None or not champ_bundle.digest_ok:
-        why = baseline.note or ("its evidence was not found" if champ_bundle is None
-                                else "its bundle digest does not match")
-        return Reason(rule.id, "review", f"champion {baseline.model}: {why}; cannot compare "
-                      f"benchmark {rule.metric!r}")
+    champ_bundle = _champion_bundle(baseline)
+    if isinstance(champ_bundle, str):
+        return Reason(rule.id, "review", f"champion {baseline.model}: {champ_bundle}; cannot "
+                      f"compare benchmark {rule.metric!r}")
     champ = _evidence(champ_bundle.tests, f"benchmark.{rule.metric}")
     if isinstance(champ, str):
         return Reason(rule.id, "review", f"champion {baseline.model}: {champ}; re-run it beside the "
