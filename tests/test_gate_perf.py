@@ -90,12 +90,13 @@ def test_missing_evidence_fails_closed():
     assert verdict(make(CANDIDATE, bench_test(1e-3)), champ_without, rule()).status == "review"
 
 
-def interleaved_test(ratio: float, low: float, high: float) -> TestRecord:
+def interleaved_test(ratio: float, low: float, high: float, against=None) -> TestRecord:
     r = RegressionResult(bench="predict", ratio=ratio, low=low, high=high, level=0.98,
                          tolerance=0.05, alpha=0.01, mw_p=0.5, mw_p_tolerance=0.5,
                          candidate_median=ratio, baseline_median=1.0, n_candidate=50,
                          n_baseline=50, n_boot=0, seed=0, machine="interleaved",
-                         machine_differences={})
+                         machine_differences={},
+                         baseline_model=None if against is None else against.to_json())
     return TestRecord("tests/test_speed.py::test_vs_champion", "passed", ("performance",),
                       tuple(r.metrics()), evidence={r.name: r.evidence()})
 
@@ -110,6 +111,17 @@ def test_interleaved_comparison_is_preferred(ratio, low, high, status):
     cand = make(CANDIDATE, bench_test(2e-3), interleaved_test(ratio, low, high))
     r = verdict(cand, champion(1e-3), rule(tolerance=0.05))
     assert r.status == status and "interleaved in this job" in r.message
+
+
+def test_interleaved_against_another_version_than_the_champion_goes_to_review():
+    cand = make(CANDIDATE, interleaved_test(1.0, 0.99, 1.01, against=ModelRef("iris", "1")))
+    r = verdict(cand, champion(1e-3), rule())
+    assert r.status == "review"
+    assert r.message == ("benchmark 'predict' was re-run against iris v1, but the champion is "
+                         "iris v2: run the tests again")
+    same = make(CANDIDATE, interleaved_test(1.0, 0.99, 1.01, against=CHAMPION))
+    ok = verdict(same, champion(1e-3), rule())
+    assert ok.status == "pass" and "champion iris v2 re-run interleaved" in ok.message
 
 
 def test_cost_rule():

@@ -529,6 +529,11 @@ def _benchmark(rule: BenchmarkRule, bundle: Bundle, metrics: dict,
         return Reason(rule.id, "pass", f"{bundle.model} is the champion itself")
     paired = _evidence(bundle.tests, f"regression.{rule.metric}")
     if not isinstance(paired, str) and paired[1].get("machine") == "interleaved":
+        against = ModelRef.from_json(paired[1].get("baseline_model"))
+        if (against is not None and baseline is not None and baseline.model is not None
+                and against != baseline.model):
+            return Reason(rule.id, "review", f"benchmark {rule.metric!r} was re-run against "
+                          f"{against}, but the champion is {baseline.model}: run the tests again")
         found = _one_metric(f"{rule.metric}.median_ratio", metrics, rule.id)
         if isinstance(found, Reason):
             return found
@@ -537,7 +542,8 @@ def _benchmark(rule: BenchmarkRule, bundle: Bundle, metrics: dict,
             return Reason(rule.id, "fail", f"{rule.metric}.median_ratio has no finite interval",
                           observed=found.value)
         return _speed_verdict(rule, found.value, iv.low, iv.high, iv.level,
-                              "champion re-run interleaved in this job")
+                              f"champion{'' if against is None else f' {against}'} re-run "
+                              "interleaved in this job")
     cand = _evidence(bundle.tests, f"benchmark.{rule.metric}")
     if isinstance(cand, str):
         return Reason(rule.id, "fail", f"the candidate's benchmark is missing: {cand}; time it with "

@@ -102,6 +102,15 @@ def test_bad_arguments():
         interleaved(_work(1), _work(1), name="")
 
 
+def test_against_is_recorded():
+    from mlgate.bundle import ModelRef
+
+    r = interleaved(_work(2), _work(2), name="a", max_time=0.2, against=ModelRef("m", "3"))
+    assert r.evidence()["baseline_model"] == {"name": "m", "version": "3"}
+    with pytest.raises(TypeError, match="against must be a ModelRef"):
+        interleaved(_work(2), _work(2), name="a", against="m v3")
+
+
 def test_fixture_compare_records_through_check():
     seen = []
     fx = BenchmarkFixture(seen.append, default_name="test_x")

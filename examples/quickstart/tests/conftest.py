@@ -23,15 +23,22 @@ def model(mlgate_model):
 
 
 @pytest.fixture(scope="session")
-def champion(mlgate_model):
-    """The current champion (the registry's ``champion`` alias) as a model, or None when there
-    is none yet (the first promotion)."""
-    from mlgate_mlflow import MlflowRegistry, load_model
+def champion_ref(mlgate_model):
+    """The current champion's name and version (the registry's ``champion`` alias), or None
+    when there is none yet (the first promotion)."""
+    from mlgate_mlflow import MlflowRegistry
 
-    found = MlflowRegistry.open(pipeline.HERE).champion(mlgate_model.name, "champion").model
-    if found is None:
+    return MlflowRegistry.open(pipeline.HERE).champion(mlgate_model.name, "champion").model
+
+
+@pytest.fixture(scope="session")
+def champion(champion_ref):
+    """The current champion as a model, or None when there is none yet."""
+    from mlgate_mlflow import load_model
+
+    if champion_ref is None:
         return None
-    return load_model(found.name, found.version, project_dir=pipeline.HERE)
+    return load_model(champion_ref.name, champion_ref.version, project_dir=pipeline.HERE)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ def test_predict_speed(mlgate_benchmark, model, split):
 
 
 @pytest.mark.performance
-def test_speed_vs_champion(mlgate_benchmark, mlgate_model, model, champion, split):
+def test_speed_vs_champion(mlgate_benchmark, model, champion, champion_ref, split):
     """The champion timed beside the candidate, pairs of rounds in random order: the test fails
     when the candidate is more than 10% slower with statistical support (the policy's own
     ``benchmark`` rule decides with its tolerance). Nothing to compare before a champion exists."""
@@ -25,4 +25,4 @@ def test_speed_vs_champion(mlgate_benchmark, mlgate_model, model, champion, spli
         return
     _, X_test, _, _ = split
     mlgate_benchmark.compare(model.predict, champion.predict, X_test, name="predict",
-                             tolerance=0.10, max_time=2.0)
+                             tolerance=0.10, max_time=2.0, against=champion_ref)

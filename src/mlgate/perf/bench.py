@@ -482,9 +482,11 @@ class BenchmarkFixture:
         (:func:`mlgate.perf.regression.interleaved`), and record the
         :class:`~mlgate.perf.regression.RegressionResult`: metric ``{name}.median_ratio``
         (candidate over champion, with its interval). The test fails when the candidate is
-        slower than ``1 + tolerance`` with statistical support; a policy can gate the same
-        metric with ``kind = "bound"``, ``on = "lower"``, ``max = 1.05``, or a
-        ``kind = "benchmark"`` rule, which prefers this in-job comparison to stored numbers."""
+        slower than ``1 + tolerance`` with statistical support. Pass ``against=ModelRef(...)``
+        (the champion's version) so the gate can check the re-run was against the current
+        champion. A policy can gate the same metric with ``kind = "bound"``, ``on = "lower"``,
+        ``max = 1.05``, or a ``kind = "benchmark"`` rule, which prefers this in-job comparison
+        to stored numbers."""
         from .regression import interleaved
 
         result = interleaved(candidate, champion, *args, name=name or self._default_name,

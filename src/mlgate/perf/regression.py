@@ -133,6 +133,8 @@ class RegressionResult:
     p_test: str = "Mann-Whitney U, one-sided (candidate slower)"
     #: the paired rounds of an interleaved run (candidate, baseline), kept for the report
     pairs: tuple[tuple[float, float], ...] = ()
+    #: the model version the baseline is (``{"name", "version"}``), when the caller said
+    baseline_model: dict[str, Any] | None = None
     name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -167,6 +169,7 @@ class RegressionResult:
             "machine_differences": {k: list(v) for k, v in self.machine_differences.items()},
             "refused": self.refused,
             "pairs_s": [list(p) for p in self.pairs[:MAX_KEPT_ROUNDS]],
+            "baseline_model": self.baseline_model,
         }
 
     def failures(self) -> list[str]:
@@ -260,6 +263,7 @@ def interleaved(
     seed: int = 0,
     allow_parallel: bool = False,
     baseline_args: tuple[Any, ...] | None = None,
+    against: Any = None,
 ) -> RegressionResult:
     """Re-run the baseline (the champion) beside the candidate, on this machine, now.
 
@@ -274,8 +278,10 @@ def interleaved(
     (``scipy.stats.wilcoxon``, one-sided) is reported as evidence.
 
     ``baseline_args``: the baseline's arguments when they differ from the candidate's ``args``
-    (e.g. each model's own input). Under pytest-xdist with other workers the comparison is
-    refused, as for :func:`mlgate.perf.bench.benchmark`.
+    (e.g. each model's own input). ``against``: the model version the baseline is (a
+    :class:`mlgate.bundle.ModelRef`), recorded so the gate can check it is still the
+    champion. Under pytest-xdist with other workers the comparison is refused, as for
+    :func:`mlgate.perf.bench.benchmark`.
 
     Example::
 
@@ -300,10 +306,14 @@ def interleaved(
                          f"({max_pairs}) <= {MAX_KEPT_ROUNDS}")
     name = name.strip()
     base_args = args if baseline_args is None else tuple(baseline_args)
+    if against is not None and not callable(getattr(against, "to_json", None)):
+        raise TypeError(f"{name}: against must be a ModelRef (the champion's name and version), "
+                        f"got {type(against).__name__}")
     level = 1 - 2 * alpha
     nan = math.nan
     common = dict(bench=name, tolerance=tolerance, alpha=alpha, n_boot=0, seed=seed,
                   machine_differences={},
+                  baseline_model=None if against is None else against.to_json(),
                   method="median of paired ratios (rounds interleaved in one process), exact "
                          "order-statistic interval (sign test)",
                   p_test="Wilcoxon signed-rank of log ratios, one-sided (candidate slower)")
