@@ -329,6 +329,20 @@ def _time_round(fn: Callable[..., Any], args: tuple[Any, ...], loops: int) -> fl
     return (timer() - start) * _NS / loops
 
 
+def calibrate(fn: Callable[..., Any], args: tuple[Any, ...], min_round_s: float,
+              deadline: float = math.inf) -> tuple[int, float]:
+    """Calls per round (doubling, or jumping to what the last round says is needed) until one
+    round of ``fn(*args)`` lasts at least ``min_round_s``, or ``time.perf_counter()`` passes
+    ``deadline``; returns the calls per round and that last round's time per call."""
+    loops = 1
+    while True:
+        per_call = _time_round(fn, args, loops)
+        if per_call * loops >= min_round_s or time.perf_counter() >= deadline or loops >= 1 << 30:
+            return loops, per_call
+        needed = math.ceil(1.2 * min_round_s / per_call) if per_call > 0 else 0
+        loops = max(loops * 2, needed)
+
+
 def _peak_bytes(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
@@ -421,14 +435,8 @@ def benchmark(
     rounds: list[float] = []
     gc.collect()  # garbage collection stays on: its cost is part of the callable's
     # 2. calibration: the round that reaches min_round_s is the first measured round
-    loops = 1
-    while True:
-        per_call = _time_round(fn, args, loops)
-        if per_call * loops >= min_round_s or time.perf_counter() >= deadline:
-            rounds.append(per_call)
-            break
-        needed = math.ceil(1.2 * min_round_s / per_call) if per_call > 0 else 0
-        loops = max(loops * 2, needed)
+    loops, per_call = calibrate(fn, args, min_round_s, deadline)
+    rounds.append(per_call)
     # 3. rounds, with an adaptive stop
     next_check = min_rounds
     stop = "max_rounds"

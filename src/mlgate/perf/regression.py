@@ -52,6 +52,7 @@ from mlgate.perf.bench import (
     BenchResult,
     _time_round,
     _xdist_worker,
+    calibrate,
     fingerprint_differences,
     median_rank_interval,
 )
@@ -336,15 +337,7 @@ def interleaved(
         for fn, a in sides:
             fn(*a)
     # calibration, each side on its own
-    loops = []
-    for fn, a in sides:
-        n = 1
-        while True:
-            per_call = _time_round(fn, a, n)
-            if per_call * n >= min_round_s or n >= 1 << 30:
-                break
-            n = max(n * 2, math.ceil(1.2 * min_round_s / per_call) if per_call > 0 else 0)
-        loops.append(n)
+    loops = [calibrate(fn, a, min_round_s)[0] for fn, a in sides]
 
     rng = random.Random(seed)
     pairs: list[tuple[float, float]] = []
